@@ -1,0 +1,245 @@
+"""The ``standoff`` command line: thin over the library and the pipeline.
+
+Every :class:`~standoff.core.errors.StandoffError` becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from standoff import __version__
+from standoff.core.errors import InputError, StandoffError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="standoff",
+    help="Standoff: intelligence-only aerial surveillance along a border. "
+    "Airspace -> plan -> fly (simulated) -> sense -> track -> analyse -> share, with oversight.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+airspace_app = typer.Typer(help="Sovereign airspace: owners, distances, path conformance.", no_args_is_help=True)
+app.add_typer(airspace_app, name="airspace")
+
+_NoFly = Annotated[
+    Path | None,
+    typer.Option("--no-fly", help="GeoJSON of no-fly zones (Polygons), forbidden for every operator."),
+]
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _load_airspace(no_fly: Path | None) -> Any:
+    from standoff.airspace import Airspace
+    from standoff.airspace.io import read_no_fly_zones
+
+    zones = read_no_fly_zones(no_fly) if no_fly is not None else []
+    return Airspace.load(zones)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"standoff {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Standoff command line."""
+
+
+# --------------------------------------------------------------------------- airspace
+
+
+def _lat_lon_args(lat: str, lon: str) -> tuple[float, float]:
+    try:
+        lat_v, lon_v = float(lat), float(lon)
+    except ValueError as exc:
+        raise InputError("LAT and LON must be numbers in degrees", source="arguments", value=f"{lat} {lon}") from exc
+    if not (-90.0 <= lat_v <= 90.0):
+        raise InputError("latitude outside ±90", source="arguments", field="LAT", value=lat)
+    if not (-180.0 <= lon_v <= 180.0):
+        raise InputError("longitude outside ±180", source="arguments", field="LON", value=lon)
+    return lat_v, lon_v
+
+
+@airspace_app.command(
+    "where", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True}
+)
+def airspace_where(
+    lat: Annotated[str, typer.Argument(help="Latitude in degrees (north positive).", metavar="LAT")],
+    lon: Annotated[str, typer.Argument(help="Longitude in degrees (east positive; -110.9 is 110.9 W).", metavar="LON")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    no_fly: _NoFly = None,
+) -> None:
+    """Who owns the airspace at LAT LON, and how far is the nearest boundary."""
+    lat_v, lon_v = _lat_lon_args(lat, lon)
+    airspace = _load_airspace(no_fly)
+    owner = str(airspace.owner_at([lon_v], [lat_v])[0])
+    distance = float(airspace.boundary_distance_m([lon_v], [lat_v])[0])
+    result: dict[str, Any] = {
+        "lat": lat_v,
+        "lon": lon_v,
+        "airspace": owner,
+        "boundary_distance_m": round(distance, 1),
+    }
+    if airspace.no_fly_zones:
+        zone = int(airspace.zone_at([lon_v], [lat_v])[0])
+        result["no_fly_zone"] = airspace.no_fly_zones[zone].name if zone >= 0 else None
+    if as_json:
+        _print_json(result)
+        return
+    out = _stdout()
+    out.print(f"{lat_v:.6f}, {lon_v:.6f}: airspace [bold]{owner}[/bold], {distance:,.1f} m to the nearest boundary")
+    if result.get("no_fly_zone"):
+        out.print(f"inside no-fly zone [bold]{result['no_fly_zone']}[/bold]")
+
+
+@airspace_app.command("classify")
+def airspace_classify(
+    points: Annotated[Path, typer.Argument(help="CSV with lat,lon columns (other columns are kept).")],
+    out: Annotated[Path, typer.Option("--out", help="Output CSV: input plus airspace, boundary_distance_m.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Classify many points: owner (ISO3 or INTL) and distance to the nearest boundary."""
+    from standoff.airspace.io import classify_csv
+
+    airspace = _load_airspace(None)
+    started = time.perf_counter()
+    summary = classify_csv(airspace, points, out)
+    elapsed = time.perf_counter() - started
+    data = {
+        "rows": summary.rows,
+        "airspace_counts": summary.owners,
+        "output": str(summary.output),
+        "seconds": round(elapsed, 3),
+        "points_per_s": round(summary.rows / elapsed) if elapsed > 0 else None,
+    }
+    if as_json:
+        _print_json(data)
+        return
+    _stdout().print(
+        f"classified {summary.rows:,} points in {elapsed:.2f} s -> {summary.output}  "
+        + ", ".join(f"{k}: {v:,}" for k, v in sorted(summary.owners.items()))
+    )
+
+
+@airspace_app.command("check")
+def airspace_check(
+    path: Annotated[Path, typer.Argument(help="GeoJSON LineString/Feature/FeatureCollection (lon, lat) or CSV time,lat,lon[,alt_m].")],
+    operator: Annotated[str, typer.Option("--operator", help="ISO3 code of the state flying (e.g. USA).")],
+    margin_m: Annotated[float, typer.Option("--margin-m", help="Required clearance from forbidden airspace, metres.")] = 0.0,
+    max_gap_s: Annotated[float, typer.Option("--max-gap-s", help="Longest gap between timed fixes that is still known.")] = 30.0,
+    tolerance_m: Annotated[float, typer.Option("--tolerance-m", help="Too-close-to-call band (counts as forbidden).")] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    no_fly: _NoFly = None,
+) -> None:
+    """Check a path exactly against foreign airspace (plus margin). Exit 0 conformant, 1 not."""
+    from standoff.airspace import check_path
+    from standoff.airspace.io import read_paths
+
+    airspace = _load_airspace(no_fly)
+    airspace.check_operator(operator, source="--operator")
+    if not margin_m >= 0:
+        raise InputError("must be zero or more", source="--margin-m", value=margin_m)
+    paths = read_paths(path)
+    results = [(p.name, check_path(airspace, p.path, operator, margin_m, tolerance_m=tolerance_m, max_gap_s=max_gap_s)) for p in paths]
+    all_ok = all(r.conformant for _, r in results)
+    if as_json:
+        docs = [{"name": name, **r.to_dict()} for name, r in results]
+        _print_json(docs[0] if len(docs) == 1 else {"conformant": all_ok, "paths": docs})
+    else:
+        out = _stdout()
+        for name, r in results:
+            colour = {"conformant": "green", "non_conformant": "red", "unknown": "yellow"}[r.status]
+            out.print(
+                f"{name}: [{colour}]{r.status.upper()}[/{colour}] for {r.operator} with margin {r.margin_m:,.0f} m; "
+                f"{r.fixes:,} fixes, {r.length_m / 1000:,.1f} km, minimum clearance {r.min_clearance_m:,.1f} m"
+            )
+            if r.incursions:
+                table = Table("#", "airspace", "entry (lat, lon)", "exit (lat, lon)", "entry time", "duration s", "max depth m", "min clearance m")
+                for i, inc in enumerate(r.incursions, 1):
+                    table.add_row(
+                        str(i),
+                        inc.airspace + ("" if inc.certain else " (too close to call)"),
+                        f"{inc.entry_lat_deg:.5f}, {inc.entry_lon_deg:.5f}",
+                        f"{inc.exit_lat_deg:.5f}, {inc.exit_lon_deg:.5f}",
+                        str(inc.entry_utc or ("" if inc.entry_time_s is None else f"{inc.entry_time_s:.1f}")),
+                        "" if inc.duration_s is None else f"{inc.duration_s:.1f}",
+                        f"{inc.max_depth_m:,.1f}",
+                        f"{inc.min_clearance_m:,.1f}",
+                    )
+                out.print(table)
+            for g in r.gaps:
+                out.print(f"  unknown: no fix for {g.gap_s:.0f} s between {g.start_utc or g.start_time_s} and {g.end_utc or g.end_time_s}")
+    raise typer.Exit(0 if all_ok else 1)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path("standoff-demo"),
+) -> None:
+    """Run every capability that has landed, end to end, and say where the outputs are."""
+    from standoff.pipeline import run_demo
+
+    run_demo(out, _stdout())
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: maps errors to exit codes, never shows a traceback for bad input."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="standoff")
+    except SystemExit as exc:  # click's standalone mode: usage errors exit 2, Exit(n) exits n
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except StandoffError as exc:
+        sys.stderr.write(f"standoff: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("standoff: interrupted\n")
+        return 130
+    except Exception as exc:
+        if os.environ.get("STANDOFF_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"standoff: internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug; set STANDOFF_DEBUG=1 for the traceback)\n"
+        )
+        return 70
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+
+
+def _console_main() -> None:
+    raise SystemExit(main())

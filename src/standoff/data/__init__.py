@@ -1,0 +1,1 @@
+"""Vendored data (built by ``tools/``; see PROVENANCE.md)."""

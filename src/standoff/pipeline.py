@@ -1,0 +1,232 @@
+"""The composition root: chains the stages, calls the gates, and runs the demo.
+
+Only this module knows the order of the stages.  ``run_demo`` runs every capability that
+has landed, end to end, on the embedded defaults, writing each stage's outputs to a folder
+named after the stage.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from standoff.airspace import Airspace, FlightPath, PathCheck, check_path
+from standoff.airspace.io import classify_csv
+from standoff.geo.geodesy import WGS84
+
+__all__ = ["DEMO_PLACES", "demo_border_paths", "run_demo"]
+
+FloatArray = npt.NDArray[np.float64]
+
+DEMO_START = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
+DEMO_OPERATOR = "USA"
+DEMO_MARGIN_M = 3_000.0
+DEMO_SPEED_MPS = 85.0  # MQ-9 class cruise, about 165 kt
+
+# Sierra Vista Municipal / Libby Army Airfield (Fort Huachuca), from the airportsdata package.
+KFHU_LON_LAT = (-110.344375, 31.588461)
+
+DEMO_PLACES: tuple[tuple[str, float, float], ...] = (
+    # name, lat, lon (twin cities on both sides of the border, and points at sea)
+    ("Nogales, Arizona", 31.3404, -110.9343),
+    ("Nogales, Sonora", 31.3086, -110.9422),
+    ("El Paso, Texas", 31.7619, -106.4850),
+    ("Ciudad Juarez, Chihuahua", 31.6904, -106.4245),
+    ("San Diego, California", 32.7157, -117.1611),
+    ("Tijuana, Baja California", 32.5149, -117.0382),
+    ("Calexico, California", 32.6789, -115.4989),
+    ("Mexicali, Baja California", 32.6245, -115.4523),
+    ("Laredo, Texas", 27.5306, -99.4803),
+    ("Nuevo Laredo, Tamaulipas", 27.4763, -99.5164),
+    ("Brownsville, Texas", 25.9017, -97.4975),
+    ("Matamoros, Tamaulipas", 25.8690, -97.5027),
+    ("Gulf of Mexico, far offshore", 25.0, -93.0),
+    ("Northern Gulf of California", 30.5, -113.8),
+)
+
+
+@dataclass(frozen=True)
+class _Step:
+    title: str
+    run: Callable[[], Any]
+
+
+def _geodesic_track(waypoints: list[tuple[float, float]], speed_mps: float, step_s: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Fixes every ``step_s`` along geodesic legs through (lon, lat) waypoints at constant speed."""
+    lons: list[FloatArray] = []
+    lats: list[FloatArray] = []
+    for (lon1, lat1), (lon2, lat2) in zip(waypoints[:-1], waypoints[1:], strict=True):
+        az, _, dist = WGS84.inv(lon1, lat1, lon2, lat2)
+        s = np.arange(0.0, dist, speed_mps * step_s)
+        lon, lat, _ = WGS84.fwd(np.full(len(s), lon1), np.full(len(s), lat1), np.full(len(s), az), s)
+        lons.append(np.asarray(lon))
+        lats.append(np.asarray(lat))
+    lons.append(np.asarray([waypoints[-1][0]]))
+    lats.append(np.asarray([waypoints[-1][1]]))
+    lon_all = np.concatenate(lons)
+    lat_all = np.concatenate(lats)
+    return lon_all, lat_all, np.arange(len(lon_all), dtype=np.float64) * step_s
+
+
+def demo_border_paths() -> dict[str, FlightPath]:
+    """Two sample sorties from Fort Huachuca along the Arizona-Sonora border.
+
+    ``planned``: a standoff patrol line kept several kilometres north of the border.
+    ``flown``: the same sortie as a 1 Hz track that drifted across the border west of
+    Nogales and lost telemetry for 90 s on the way home.
+    """
+    planned_wp = [
+        KFHU_LON_LAT,
+        (-110.70, 31.45),
+        (-111.30, 31.53),
+        (-111.90, 31.72),
+        (-111.30, 31.53),
+        (-110.70, 31.45),
+        KFHU_LON_LAT,
+    ]
+    flown_wp = list(planned_wp)
+    flown_wp[2] = (-111.30, 31.37)  # drifted about 3 km into Sonora
+    lon_p, lat_p, _ = _geodesic_track(planned_wp, DEMO_SPEED_MPS, 60.0)
+    lon_f, lat_f, t_f = _geodesic_track(flown_wp, DEMO_SPEED_MPS, 1.0)
+    keep = np.ones(len(t_f), dtype=bool)
+    gap_start = int(len(t_f) * 0.8)
+    keep[gap_start : gap_start + 90] = False
+    return {
+        "planned": FlightPath(lon_p, lat_p, source="demo planned path"),
+        "flown": FlightPath(lon_f[keep], lat_f[keep], t_f[keep], epoch=DEMO_START, source="demo flown track"),
+    }
+
+
+def _write_path_geojson(path: FlightPath, target: Path, name: str) -> None:
+    props: dict[str, Any] = {"name": name}
+    if path.time_s is not None and path.epoch is not None:
+        props["times"] = [
+            (path.epoch + timedelta(seconds=float(t))).isoformat().replace("+00:00", "Z") for t in path.time_s
+        ]
+    doc = {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {
+            "type": "LineString",
+            "coordinates": [[round(float(x), 7), round(float(y), 7)] for x, y in zip(path.lon_deg, path.lat_deg, strict=True)],
+        },
+    }
+    target.write_text(json.dumps(doc) + "\n", encoding="utf-8")
+
+
+def _write_track_csv(path: FlightPath, target: Path) -> None:
+    assert path.time_s is not None and path.epoch is not None
+    with target.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["time", "lat", "lon"])
+        for t, lat, lon in zip(path.time_s, path.lat_deg, path.lon_deg, strict=True):
+            stamp = (path.epoch + timedelta(seconds=float(t))).isoformat().replace("+00:00", "Z")
+            w.writerow([stamp, f"{lat:.7f}", f"{lon:.7f}"])
+
+
+def _demo_airspace(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+    stage = out_dir / "airspace"
+    stage.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+    checks: dict[str, PathCheck] = {}
+    airspace: Airspace | None = None
+    paths: dict[str, FlightPath] = {}
+
+    def load() -> None:
+        nonlocal airspace
+        airspace = Airspace.load()
+
+    def places() -> None:
+        assert airspace is not None
+        src = stage / "places.csv"
+        with src.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["name", "lat", "lon"])
+            w.writerows(DEMO_PLACES)
+        results["classify"] = classify_csv(airspace, src, stage / "places_classified.csv")
+
+    def sample_paths() -> None:
+        paths.update(demo_border_paths())
+        _write_path_geojson(paths["planned"], stage / "planned_path.geojson", "demo planned patrol line")
+        _write_track_csv(paths["flown"], stage / "flown_track.csv")
+
+    def check() -> None:
+        assert airspace is not None
+        for name, path in paths.items():
+            checks[name] = check_path(airspace, path, DEMO_OPERATOR, DEMO_MARGIN_M)
+            (stage / f"check_{name}.json").write_text(json.dumps(checks[name].to_dict(), indent=2, default=str) + "\n")
+
+    steps = [
+        _Step("airspace: load the vendored national airspace", load),
+        _Step("airspace: classify border towns (CSV in, CSV out)", places),
+        _Step("airspace: build a planned patrol line and a flown track", sample_paths),
+        _Step(f"airspace: check both against foreign airspace + {DEMO_MARGIN_M:,.0f} m", check),
+    ]
+    task = progress.add_task("airspace", total=len(steps))
+    for step in steps:
+        progress.update(task, description=step.title)
+        step.run()
+        progress.advance(task)
+    assert airspace is not None
+    table = Table(title="Border towns", show_lines=False)
+    table.add_column("place")
+    table.add_column("airspace")
+    table.add_column("to boundary (m)", justify="right")
+    with (stage / "places_classified.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            table.add_row(row["name"], row["airspace"], f"{float(row['boundary_distance_m']):,.0f}")
+    console.print(table)
+    for name, result in checks.items():
+        line = (
+            f"{name}: [bold]{result.status.upper()}[/bold] for {result.operator} with a "
+            f"{result.margin_m:,.0f} m margin: {result.fixes:,} fixes, {result.length_m / 1000:,.0f} km, "
+            f"minimum clearance {result.min_clearance_m:,.0f} m"
+        )
+        console.print(line)
+        for inc in result.incursions:
+            console.print(
+                f"  incursion into {inc.airspace}: {inc.entry_utc:%H:%M:%S}-{inc.exit_utc:%H:%M:%S} UTC "
+                f"({inc.duration_s:.0f} s), max depth {inc.max_depth_m:,.0f} m"
+                if inc.entry_utc and inc.exit_utc and inc.duration_s is not None
+                else f"  incursion into {inc.airspace}: max depth {inc.max_depth_m:,.0f} m, min clearance {inc.min_clearance_m:,.0f} m"
+            )
+        for gap in result.gaps:
+            console.print(f"  unknown: no telemetry for {gap.gap_s:.0f} s from {gap.start_utc:%H:%M:%S} UTC")
+    return {
+        "folder": str(stage),
+        "airspace_sha256": airspace.data_sha256,
+        "states": list(airspace.codes),
+        "checks": {k: v.status for k, v in checks.items()},
+    }
+
+
+def run_demo(out_dir: Path, console: Console) -> dict[str, Any]:
+    """Run the end-to-end demo into ``out_dir`` and print a readable summary."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    console.rule("[bold]Standoff demo")
+    console.print(f"outputs go to {out_dir.resolve()}")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        summary = {"airspace": _demo_airspace(out_dir, console, progress)}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    console.rule("Outputs")
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
+        console.print(f"  {path}")
+    return summary
