@@ -155,7 +155,7 @@ def read_pinned_countries(tarball: Path) -> bytes:
     sha512_b64 = base64.b64encode(hashlib.sha512(raw).digest()).decode()
     if sha512_b64 != PINNED_SHA512_B64:
         raise BuildError(f"{tarball}: sha512 {sha512_b64} is not the pinned {PACKAGE}")
-    if hashlib.sha1(raw).hexdigest() != PINNED_SHA1_HEX:  # noqa: S324 - npm's pinned shasum
+    if hashlib.sha1(raw).hexdigest() != PINNED_SHA1_HEX:  # npm's pinned shasum
         raise BuildError(f"{tarball}: sha1 does not match the pinned {PACKAGE}")
     with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
         member = tar.extractfile("package/countries-10m.json")
@@ -168,11 +168,16 @@ def read_pinned_countries(tarball: Path) -> bytes:
     return data
 
 
-def decode_topojson(topology: dict[str, Any], object_name: str) -> list[tuple[dict[str, Any], BaseGeometry]]:
+def decode_topojson(
+    topology: dict[str, Any], object_name: str
+) -> list[tuple[dict[str, Any], BaseGeometry]]:
     """Decode a quantised TopoJSON object into (feature info, shapely geometry) pairs."""
     scale = np.asarray(topology["transform"]["scale"], dtype=float)
     translate = np.asarray(topology["transform"]["translate"], dtype=float)
-    arcs = [np.cumsum(np.asarray(a, dtype=np.int64), axis=0) * scale + translate for a in topology["arcs"]]
+    arcs = [
+        np.cumsum(np.asarray(a, dtype=np.int64), axis=0) * scale + translate
+        for a in topology["arcs"]
+    ]
 
     def ring(indices: Sequence[int]) -> np.ndarray:
         parts: list[np.ndarray] = []
@@ -213,7 +218,9 @@ def polygonal(geom: BaseGeometry, min_area_deg2: float = 0.0) -> BaseGeometry:
 
 
 def _tmerc(lon0: float, lat0: float) -> tuple[Transformer, Transformer]:
-    crs = f"+proj=tmerc +lon_0={lon0} +lat_0={lat0} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+    crs = (
+        f"+proj=tmerc +lon_0={lon0} +lat_0={lat0} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+    )
     fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     return fwd, inv
@@ -242,7 +249,9 @@ def geodesic_buffer(territory: BaseGeometry, distance_m: float) -> BaseGeometry:
     while lon < maxx + STRIP_OVERLAP_DEG:
         strip = box(lon, -89.0, lon + STRIP_WIDTH_DEG, 89.0)
         wide = box(lon - STRIP_OVERLAP_DEG, -89.0, lon + STRIP_WIDTH_DEG + STRIP_OVERLAP_DEG, 89.0)
-        local = territory.intersection(wide)
+        # Edges are straight in lon/lat: densify them before projecting so that they stay
+        # (nearly) straight in lon/lat after the round trip, instead of becoming chords.
+        local = shapely.segmentize(territory.intersection(wide), 0.01)
         if not local.is_empty:
             lat0 = 0.5 * (local.bounds[1] + local.bounds[3])
             fwd, inv = _tmerc(lon + STRIP_WIDTH_DEG / 2, lat0)
@@ -253,7 +262,9 @@ def geodesic_buffer(territory: BaseGeometry, distance_m: float) -> BaseGeometry:
     return polygonal(shapely.union_all(pieces))
 
 
-def _boundary_seeds(territory: BaseGeometry, window: BaseGeometry, spacing_deg: float) -> np.ndarray:
+def _boundary_seeds(
+    territory: BaseGeometry, window: BaseGeometry, spacing_deg: float
+) -> np.ndarray:
     lines = shapely.segmentize(territory.boundary.intersection(window), spacing_deg)
     coords = shapely.get_coordinates(lines)
     return np.unique(np.round(coords, 9), axis=0) if len(coords) else np.empty((0, 2))
@@ -310,7 +321,11 @@ def split_by_equidistance(
 
 
 def _oriented(geom: BaseGeometry) -> MultiPolygon:
-    parts = [shapely.geometry.polygon.orient(p, 1.0) for p in shapely.get_parts(geom) if isinstance(p, Polygon)]
+    parts = [
+        shapely.geometry.polygon.orient(p, 1.0)
+        for p in shapely.get_parts(geom)
+        if isinstance(p, Polygon)
+    ]
     parts.sort(key=lambda p: (round(p.bounds[0], 6), round(p.bounds[1], 6)))
     return MultiPolygon(parts)
 
@@ -351,7 +366,9 @@ def build(countries_json: bytes, log: Any = print) -> bytes:
             raise BuildError(f"feature {info} reaches the data box but has no owner mapping")
         iso3, name, sovereign = OWNERS[key]
         clipped = polygonal(geom.intersection(land_box))
-        territories[iso3] = polygonal(shapely.union_all([territories.get(iso3, Polygon()), clipped]))
+        territories[iso3] = polygonal(
+            shapely.union_all([territories.get(iso3, Polygon()), clipped])
+        )
         meta[iso3] = (name, sovereign)
     gulf_claim = Polygon(GULF_OF_CALIFORNIA_CLAIM_APPROX)
     others = shapely.union_all([g for c, g in territories.items() if c != "MEX"])
@@ -369,12 +386,18 @@ def build(countries_json: bytes, log: Any = print) -> bytes:
 
     features: list[dict[str, Any]] = []
     for code in sorted(territories):
-        airspace = polygonal(shapely.union_all([territories[code], seas[code]]).intersection(data_box))
+        airspace = polygonal(
+            shapely.union_all([territories[code], seas[code]]).intersection(data_box)
+        )
         if airspace.is_empty:
             continue
-        airspace = polygonal(shapely.set_precision(airspace, 10.0**-COORD_DECIMALS), min_area_deg2=1e-10)
+        airspace = polygonal(
+            shapely.set_precision(airspace, 10.0**-COORD_DECIMALS), min_area_deg2=1e-10
+        )
         if not airspace.is_valid:
-            raise BuildError(f"{code}: built airspace is not valid: {shapely.is_valid_reason(airspace)}")
+            raise BuildError(
+                f"{code}: built airspace is not valid: {shapely.is_valid_reason(airspace)}"
+            )
         name, sovereign = meta[code]
         features.append(
             {
@@ -398,7 +421,8 @@ def build(countries_json: bytes, log: Any = print) -> bytes:
                 "name": "Gulf of California internal waters claim (approximate closing line)",
                 "kind": "internal_waters_claim_approx",
                 "approximate": True,
-                "note": "Mexico's 1968 straight baselines across the midriff islands, approximated; "
+                "note": "Mexico's 1968 straight baselines across the midriff islands, "
+                "approximated; "
                 "included in MEX national airspace.",
             },
             "geometry": _rounded(mapping(_oriented(claim))),
@@ -424,11 +448,19 @@ def build(countries_json: bytes, log: Any = print) -> bytes:
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tarball", type=Path, default=CACHE_DIR / TARBALL_NAME, help="pinned world-atlas tarball")
-    parser.add_argument("--fetch", action="store_true", help="fetch the tarball with npm pack if missing")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--tarball", type=Path, default=CACHE_DIR / TARBALL_NAME, help="pinned world-atlas tarball"
+    )
+    parser.add_argument(
+        "--fetch", action="store_true", help="fetch the tarball with npm pack if missing"
+    )
     parser.add_argument("--out", type=Path, default=DATA_DIR / "airspace.geojson")
-    parser.add_argument("--check", action="store_true", help="rebuild and compare with --out; write nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="rebuild and compare with --out; write nothing"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     tarball = fetch_tarball(args.tarball.parent) if args.fetch else args.tarball
     if not tarball.exists():

@@ -29,12 +29,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-airspace_app = typer.Typer(help="Sovereign airspace: owners, distances, path conformance.", no_args_is_help=True)
+airspace_app = typer.Typer(
+    help="Sovereign airspace: owners, distances, path conformance.", no_args_is_help=True
+)
 app.add_typer(airspace_app, name="airspace")
 
 _NoFly = Annotated[
     Path | None,
-    typer.Option("--no-fly", help="GeoJSON of no-fly zones (Polygons), forbidden for every operator."),
+    typer.Option(
+        "--no-fly", help="GeoJSON of no-fly zones (Polygons), forbidden for every operator."
+    ),
 ]
 
 
@@ -63,7 +67,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Standoff command line."""
@@ -76,7 +83,9 @@ def _lat_lon_args(lat: str, lon: str) -> tuple[float, float]:
     try:
         lat_v, lon_v = float(lat), float(lon)
     except ValueError as exc:
-        raise InputError("LAT and LON must be numbers in degrees", source="arguments", value=f"{lat} {lon}") from exc
+        raise InputError(
+            "LAT and LON must be numbers in degrees", source="arguments", value=f"{lat} {lon}"
+        ) from exc
     if not (-90.0 <= lat_v <= 90.0):
         raise InputError("latitude outside ±90", source="arguments", field="LAT", value=lat)
     if not (-180.0 <= lon_v <= 180.0):
@@ -88,8 +97,15 @@ def _lat_lon_args(lat: str, lon: str) -> tuple[float, float]:
     "where", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True}
 )
 def airspace_where(
-    lat: Annotated[str, typer.Argument(help="Latitude in degrees (north positive).", metavar="LAT")],
-    lon: Annotated[str, typer.Argument(help="Longitude in degrees (east positive; -110.9 is 110.9 W).", metavar="LON")],
+    lat: Annotated[
+        str, typer.Argument(help="Latitude in degrees (north positive).", metavar="LAT")
+    ],
+    lon: Annotated[
+        str,
+        typer.Argument(
+            help="Longitude in degrees (east positive; -110.9 is 110.9 W).", metavar="LON"
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     no_fly: _NoFly = None,
 ) -> None:
@@ -111,15 +127,22 @@ def airspace_where(
         _print_json(result)
         return
     out = _stdout()
-    out.print(f"{lat_v:.6f}, {lon_v:.6f}: airspace [bold]{owner}[/bold], {distance:,.1f} m to the nearest boundary")
+    out.print(
+        f"{lat_v:.6f}, {lon_v:.6f}: airspace [bold]{owner}[/bold], "
+        f"{distance:,.1f} m to the nearest boundary"
+    )
     if result.get("no_fly_zone"):
         out.print(f"inside no-fly zone [bold]{result['no_fly_zone']}[/bold]")
 
 
 @airspace_app.command("classify")
 def airspace_classify(
-    points: Annotated[Path, typer.Argument(help="CSV with lat,lon columns (other columns are kept).")],
-    out: Annotated[Path, typer.Option("--out", help="Output CSV: input plus airspace, boundary_distance_m.")],
+    points: Annotated[
+        Path, typer.Argument(help="CSV with lat,lon columns (other columns are kept).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output CSV: input plus airspace, boundary_distance_m.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Classify many points: owner (ISO3 or INTL) and distance to the nearest boundary."""
@@ -147,11 +170,27 @@ def airspace_classify(
 
 @airspace_app.command("check")
 def airspace_check(
-    path: Annotated[Path, typer.Argument(help="GeoJSON LineString/Feature/FeatureCollection (lon, lat) or CSV time,lat,lon[,alt_m].")],
-    operator: Annotated[str, typer.Option("--operator", help="ISO3 code of the state flying (e.g. USA).")],
-    margin_m: Annotated[float, typer.Option("--margin-m", help="Required clearance from forbidden airspace, metres.")] = 0.0,
-    max_gap_s: Annotated[float, typer.Option("--max-gap-s", help="Longest gap between timed fixes that is still known.")] = 30.0,
-    tolerance_m: Annotated[float, typer.Option("--tolerance-m", help="Too-close-to-call band (counts as forbidden).")] = 1.0,
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="GeoJSON LineString, Feature or FeatureCollection (lon, lat), "
+            "or a CSV track time,lat,lon[,alt_m]."
+        ),
+    ],
+    operator: Annotated[
+        str, typer.Option("--operator", help="ISO3 code of the state flying (e.g. USA).")
+    ],
+    margin_m: Annotated[
+        float,
+        typer.Option("--margin-m", help="Required clearance from forbidden airspace, metres."),
+    ] = 0.0,
+    max_gap_s: Annotated[
+        float,
+        typer.Option("--max-gap-s", help="Longest gap between timed fixes that is still known."),
+    ] = 30.0,
+    tolerance_m: Annotated[
+        float, typer.Option("--tolerance-m", help="Too-close-to-call band (counts as forbidden).")
+    ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     no_fly: _NoFly = None,
 ) -> None:
@@ -164,7 +203,15 @@ def airspace_check(
     if not margin_m >= 0:
         raise InputError("must be zero or more", source="--margin-m", value=margin_m)
     paths = read_paths(path)
-    results = [(p.name, check_path(airspace, p.path, operator, margin_m, tolerance_m=tolerance_m, max_gap_s=max_gap_s)) for p in paths]
+    results = [
+        (
+            p.name,
+            check_path(
+                airspace, p.path, operator, margin_m, tolerance_m=tolerance_m, max_gap_s=max_gap_s
+            ),
+        )
+        for p in paths
+    ]
     all_ok = all(r.conformant for _, r in results)
     if as_json:
         docs = [{"name": name, **r.to_dict()} for name, r in results]
@@ -174,25 +221,41 @@ def airspace_check(
         for name, r in results:
             colour = {"conformant": "green", "non_conformant": "red", "unknown": "yellow"}[r.status]
             out.print(
-                f"{name}: [{colour}]{r.status.upper()}[/{colour}] for {r.operator} with margin {r.margin_m:,.0f} m; "
-                f"{r.fixes:,} fixes, {r.length_m / 1000:,.1f} km, minimum clearance {r.min_clearance_m:,.1f} m"
+                f"{name}: [{colour}]{r.status.upper()}[/{colour}] for {r.operator} "
+                f"with margin {r.margin_m:,.0f} m; {r.fixes:,} fixes, "
+                f"{r.length_m / 1000:,.1f} km, minimum clearance {r.min_clearance_m:,.1f} m"
             )
             if r.incursions:
-                table = Table("#", "airspace", "entry (lat, lon)", "exit (lat, lon)", "entry time", "duration s", "max depth m", "min clearance m")
+                table = Table(
+                    "#",
+                    "airspace",
+                    "entry (lat, lon)",
+                    "exit (lat, lon)",
+                    "entry time",
+                    "duration s",
+                    "max depth m",
+                    "min clearance m",
+                )
                 for i, inc in enumerate(r.incursions, 1):
                     table.add_row(
                         str(i),
                         inc.airspace + ("" if inc.certain else " (too close to call)"),
                         f"{inc.entry_lat_deg:.5f}, {inc.entry_lon_deg:.5f}",
                         f"{inc.exit_lat_deg:.5f}, {inc.exit_lon_deg:.5f}",
-                        str(inc.entry_utc or ("" if inc.entry_time_s is None else f"{inc.entry_time_s:.1f}")),
+                        str(
+                            inc.entry_utc
+                            or ("" if inc.entry_time_s is None else f"{inc.entry_time_s:.1f}")
+                        ),
                         "" if inc.duration_s is None else f"{inc.duration_s:.1f}",
                         f"{inc.max_depth_m:,.1f}",
                         f"{inc.min_clearance_m:,.1f}",
                     )
                 out.print(table)
             for g in r.gaps:
-                out.print(f"  unknown: no fix for {g.gap_s:.0f} s between {g.start_utc or g.start_time_s} and {g.end_utc or g.end_time_s}")
+                out.print(
+                    f"  unknown: no fix for {g.gap_s:.0f} s between "
+                    f"{g.start_utc or g.start_time_s} and {g.end_utc or g.end_time_s}"
+                )
     raise typer.Exit(0 if all_ok else 1)
 
 
@@ -201,7 +264,9 @@ def airspace_check(
 
 @app.command("demo")
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path("standoff-demo"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
+        "standoff-demo"
+    ),
 ) -> None:
     """Run every capability that has landed, end to end, and say where the outputs are."""
     from standoff.pipeline import run_demo
@@ -213,7 +278,7 @@ def demo(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: maps errors to exit codes, never shows a traceback for bad input."""
+    """Run the CLI; map errors to exit codes; never show a traceback for bad input."""
     args = sys.argv[1:] if argv is None else argv
     try:
         app(args=args, prog_name="standoff")

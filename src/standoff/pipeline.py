@@ -8,6 +8,7 @@ named after the stage.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,14 +63,18 @@ class _Step:
     run: Callable[[], Any]
 
 
-def _geodesic_track(waypoints: list[tuple[float, float]], speed_mps: float, step_s: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _geodesic_track(
+    waypoints: list[tuple[float, float]], speed_mps: float, step_s: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Fixes every ``step_s`` along geodesic legs through (lon, lat) waypoints at constant speed."""
     lons: list[FloatArray] = []
     lats: list[FloatArray] = []
-    for (lon1, lat1), (lon2, lat2) in zip(waypoints[:-1], waypoints[1:], strict=True):
+    for (lon1, lat1), (lon2, lat2) in itertools.pairwise(waypoints):
         az, _, dist = WGS84.inv(lon1, lat1, lon2, lat2)
         s = np.arange(0.0, dist, speed_mps * step_s)
-        lon, lat, _ = WGS84.fwd(np.full(len(s), lon1), np.full(len(s), lat1), np.full(len(s), az), s)
+        lon, lat, _ = WGS84.fwd(
+            np.full(len(s), lon1), np.full(len(s), lat1), np.full(len(s), az), s
+        )
         lons.append(np.asarray(lon))
         lats.append(np.asarray(lat))
     lons.append(np.asarray([waypoints[-1][0]]))
@@ -104,7 +109,9 @@ def demo_border_paths() -> dict[str, FlightPath]:
     keep[gap_start : gap_start + 90] = False
     return {
         "planned": FlightPath(lon_p, lat_p, source="demo planned path"),
-        "flown": FlightPath(lon_f[keep], lat_f[keep], t_f[keep], epoch=DEMO_START, source="demo flown track"),
+        "flown": FlightPath(
+            lon_f[keep], lat_f[keep], t_f[keep], epoch=DEMO_START, source="demo flown track"
+        ),
     }
 
 
@@ -112,21 +119,26 @@ def _write_path_geojson(path: FlightPath, target: Path, name: str) -> None:
     props: dict[str, Any] = {"name": name}
     if path.time_s is not None and path.epoch is not None:
         props["times"] = [
-            (path.epoch + timedelta(seconds=float(t))).isoformat().replace("+00:00", "Z") for t in path.time_s
+            (path.epoch + timedelta(seconds=float(t))).isoformat().replace("+00:00", "Z")
+            for t in path.time_s
         ]
     doc = {
         "type": "Feature",
         "properties": props,
         "geometry": {
             "type": "LineString",
-            "coordinates": [[round(float(x), 7), round(float(y), 7)] for x, y in zip(path.lon_deg, path.lat_deg, strict=True)],
+            "coordinates": [
+                [round(float(x), 7), round(float(y), 7)]
+                for x, y in zip(path.lon_deg, path.lat_deg, strict=True)
+            ],
         },
     }
     target.write_text(json.dumps(doc) + "\n", encoding="utf-8")
 
 
 def _write_track_csv(path: FlightPath, target: Path) -> None:
-    assert path.time_s is not None and path.epoch is not None
+    if path.time_s is None or path.epoch is None:
+        raise ValueError("a track CSV needs a timed path")
     with target.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["time", "lat", "lon"])
@@ -158,14 +170,18 @@ def _demo_airspace(out_dir: Path, console: Console, progress: Progress) -> dict[
 
     def sample_paths() -> None:
         paths.update(demo_border_paths())
-        _write_path_geojson(paths["planned"], stage / "planned_path.geojson", "demo planned patrol line")
+        _write_path_geojson(
+            paths["planned"], stage / "planned_path.geojson", "demo planned patrol line"
+        )
         _write_track_csv(paths["flown"], stage / "flown_track.csv")
 
     def check() -> None:
         assert airspace is not None
         for name, path in paths.items():
             checks[name] = check_path(airspace, path, DEMO_OPERATOR, DEMO_MARGIN_M)
-            (stage / f"check_{name}.json").write_text(json.dumps(checks[name].to_dict(), indent=2, default=str) + "\n")
+            (stage / f"check_{name}.json").write_text(
+                json.dumps(checks[name].to_dict(), indent=2, default=str) + "\n"
+            )
 
     steps = [
         _Step("airspace: load the vendored national airspace", load),
@@ -190,19 +206,24 @@ def _demo_airspace(out_dir: Path, console: Console, progress: Progress) -> dict[
     for name, result in checks.items():
         line = (
             f"{name}: [bold]{result.status.upper()}[/bold] for {result.operator} with a "
-            f"{result.margin_m:,.0f} m margin: {result.fixes:,} fixes, {result.length_m / 1000:,.0f} km, "
+            f"{result.margin_m:,.0f} m margin: {result.fixes:,} fixes, "
+            f"{result.length_m / 1000:,.0f} km, "
             f"minimum clearance {result.min_clearance_m:,.0f} m"
         )
         console.print(line)
         for inc in result.incursions:
             console.print(
-                f"  incursion into {inc.airspace}: {inc.entry_utc:%H:%M:%S}-{inc.exit_utc:%H:%M:%S} UTC "
+                f"  incursion into {inc.airspace}: "
+                f"{inc.entry_utc:%H:%M:%S}-{inc.exit_utc:%H:%M:%S} UTC "
                 f"({inc.duration_s:.0f} s), max depth {inc.max_depth_m:,.0f} m"
                 if inc.entry_utc and inc.exit_utc and inc.duration_s is not None
-                else f"  incursion into {inc.airspace}: max depth {inc.max_depth_m:,.0f} m, min clearance {inc.min_clearance_m:,.0f} m"
+                else f"  incursion into {inc.airspace}: max depth {inc.max_depth_m:,.0f} m, "
+                f"min clearance {inc.min_clearance_m:,.0f} m"
             )
         for gap in result.gaps:
-            console.print(f"  unknown: no telemetry for {gap.gap_s:.0f} s from {gap.start_utc:%H:%M:%S} UTC")
+            console.print(
+                f"  unknown: no telemetry for {gap.gap_s:.0f} s from {gap.start_utc:%H:%M:%S} UTC"
+            )
     return {
         "folder": str(stage),
         "airspace_sha256": airspace.data_sha256,

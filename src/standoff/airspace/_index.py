@@ -67,7 +67,7 @@ class BoundaryIndex:
         lines: Sequence[BaseGeometry],
         labels: Sequence[int] | None = None,
         *,
-        spacing_deg: float = 0.005,
+        spacing_deg: float = 0.02,
     ) -> None:
         """``lines``: line or polygon-boundary geometries in lon/lat; ``labels``: one int each."""
         label_list = list(labels) if labels is not None else [0] * len(lines)
@@ -122,7 +122,11 @@ class BoundaryIndex:
             dist_k, idx_k = self._tree.query(q[todo], k=k_eff, workers=-1)
             dist_k = dist_k.reshape(len(todo), k_eff)
             idx_k = idx_k.reshape(len(todo), k_eff)
-            d, f, lab = self._segments_distance(q[todo], idx_k)
+            # Segments touching the k-1 nearest vertices are measured exactly; every other
+            # segment has both ends at least d_k away, so it lies at least
+            # sqrt(d_k^2 - (s/2)^2) away.
+            examined = idx_k if k_eff == len(self._xyz) else idx_k[:, :-1]
+            d, f, lab = self._segments_distance(q[todo], examined)
             better = d < chord[todo]
             chord[todo[better]] = d[better]
             foot[todo[better]] = f[better]
@@ -174,23 +178,38 @@ class PolygonSet:
         self.owner = np.asarray(owner, dtype=np.int64)
         shapely.prepare(self.parts)
         self.tree = shapely.STRtree(self.parts)
-        self.bounds = tuple(float(v) for v in shapely.total_bounds(self.parts)) if len(self.parts) else None
+        self.bounds = (
+            tuple(float(v) for v in shapely.total_bounds(self.parts)) if len(self.parts) else None
+        )
 
-    def owner_of(self, lon_deg: FloatArray, lat_deg: FloatArray) -> IntArray:
-        """Owner of each point (smallest owner index on ties), or ``NO_OWNER``."""
+    def owner_of(
+        self, lon_deg: FloatArray, lat_deg: FloatArray, *, within_deg: float = 0.0
+    ) -> IntArray:
+        """Owner of each point (smallest owner index on ties), or ``NO_OWNER``.
+
+        With ``within_deg`` > 0, a polygon within that distance (degrees) counts as covering.
+        """
         owner = np.full(len(lon_deg), NO_OWNER, dtype=np.int64)
         if len(lon_deg) == 0 or len(self.parts) == 0:
             return owner
-        pi, gi = self.tree.query(shapely.points(lon_deg, lat_deg))
+        points = shapely.points(lon_deg, lat_deg)
+        query = shapely.buffer(points, within_deg, quad_segs=1) if within_deg > 0 else points
+        pi, gi = self.tree.query(query)
         if len(pi) == 0:
             return owner
         order = np.argsort(gi, kind="stable")
         pi, gi = pi[order], gi[order]
         hit = np.zeros(len(pi), dtype=bool)
         cuts = np.flatnonzero(np.diff(gi)) + 1
-        for s, e in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(gi)]]), strict=True):
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [len(gi)]])
+        for s, e in zip(starts, ends, strict=True):
             idx = pi[s:e]
-            hit[s:e] = shapely.intersects_xy(self.parts[gi[s]], lon_deg[idx], lat_deg[idx])
+            part = self.parts[gi[s]]
+            if within_deg > 0:
+                hit[s:e] = shapely.dwithin(part, points[idx], within_deg)
+            else:
+                hit[s:e] = shapely.intersects_xy(part, lon_deg[idx], lat_deg[idx])
         pi, cand = pi[hit], self.owner[gi[hit]]
         order = np.lexsort((cand, pi))
         first = np.ones(len(order), dtype=bool)
@@ -206,7 +225,7 @@ class OwnerGrid:
         self,
         polygons: PolygonSet,
         extent: tuple[float, float, float, float],
-        cell_deg: float = 0.01,
+        cell_deg: float = 0.02,
     ) -> None:
         self._polys = polygons
         self._x0, self._y0, x1, y1 = extent

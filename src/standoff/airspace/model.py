@@ -115,7 +115,9 @@ class Airspace:
         try:
             raw = Path(path).read_bytes()
         except OSError as exc:
-            raise InputError(f"cannot read airspace data: {exc.strerror}", source=str(path)) from exc
+            raise InputError(
+                f"cannot read airspace data: {exc.strerror}", source=str(path)
+            ) from exc
         return cls._from_bytes(raw, str(path), no_fly_zones)
 
     @classmethod
@@ -123,7 +125,9 @@ class Airspace:
         try:
             doc = json.loads(raw)
             props = doc["properties"]
-            feats = [f for f in doc["features"] if f["properties"]["kind"] == "national_airspace_approx"]
+            feats = [
+                f for f in doc["features"] if f["properties"]["kind"] == "national_airspace_approx"
+            ]
             codes = tuple(str(f["properties"]["iso3"]) for f in feats)
             geoms = tuple(shape(f["geometry"]) for f in feats)
             data_box = tuple(float(v) for v in props["data_box"])
@@ -149,7 +153,9 @@ class Airspace:
         owners = [i for i, g in enumerate(self.geometries) for _ in shapely.get_parts(g)]
         parts = [p for g in self.geometries for p in shapely.get_parts(g)]
         self._states = PolygonSet(parts, owners)
-        zone_owner = [i for i, z in enumerate(self.no_fly_zones) for _ in shapely.get_parts(z.geometry)]
+        zone_owner = [
+            i for i, z in enumerate(self.no_fly_zones) for _ in shapely.get_parts(z.geometry)
+        ]
         zone_parts = [p for z in self.no_fly_zones for p in shapely.get_parts(z.geometry)]
         self._zones = PolygonSet(zone_parts, zone_owner)
         self._code_index = {c: i for i, c in enumerate(self.codes)}
@@ -167,12 +173,16 @@ class Airspace:
             )
         return self._code_index[code]
 
-    def _coords(self, lon_deg: npt.ArrayLike, lat_deg: npt.ArrayLike, source: str) -> tuple[FloatArray, FloatArray]:
+    def _coords(
+        self, lon_deg: npt.ArrayLike, lat_deg: npt.ArrayLike, source: str
+    ) -> tuple[FloatArray, FloatArray]:
         lon = np.atleast_1d(np.asarray(lon_deg, dtype=np.float64)).ravel()
         lat = np.atleast_1d(np.asarray(lat_deg, dtype=np.float64)).ravel()
         if lon.shape != lat.shape:
             raise InputError("longitude and latitude arrays differ in length", source=source)
-        bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0))
+        bad = ~(
+            np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
+        )
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise InputError(
@@ -236,9 +246,7 @@ class Airspace:
     def _boundary_index(self) -> BoundaryIndex:
         if self._boundaries is None:
             edge = box(*self.data_box).exterior.buffer(1e-7)
-            lines = [
-                shapely.difference(shapely.boundary(g), edge) for g in self.geometries
-            ]
+            lines = [shapely.difference(shapely.boundary(g), edge) for g in self.geometries]
             self._boundaries = BoundaryIndex([ln for ln in lines if not ln.is_empty])
         return self._boundaries
 
@@ -255,33 +263,35 @@ class Airspace:
         x0, y0, x1, y1 = self.data_box
         outside = box(x0 - 1.0, y0 - 1.0, x1 + 1.0, y1 + 1.0).difference(box(*self.data_box))
         groups: list[tuple[str, BaseGeometry]] = [
-            (c, g) for i, (c, g) in enumerate(zip(self.codes, self.geometries, strict=True)) if i != op
+            (c, g)
+            for i, (c, g) in enumerate(zip(self.codes, self.geometries, strict=True))
+            if i != op
         ]
         groups += [(f"NFZ:{z.name}", z.geometry) for z in self.no_fly_zones]
         groups.append((OUTSIDE_DATA, outside))
         region = shapely.union_all([g for _, g in groups])
         boundary = shapely.boundary(region)
         # Label every boundary piece with the forbidden area it belongs to.
-        group_parts: list[BaseGeometry] = []
-        group_of_part: list[int] = []
-        for gi, (_, geom) in enumerate(groups):
-            for part in shapely.get_parts(geom):
-                group_parts.append(part)
-                group_of_part.append(gi)
-        label_tree = shapely.STRtree(group_parts)
-        part_group = np.asarray(group_of_part, dtype=np.int64)
+        labeller = PolygonSet(
+            [p for _, g in groups for p in shapely.get_parts(g)],
+            [gi for gi, (_, g) in enumerate(groups) for _ in shapely.get_parts(g)],
+        )
         segs: list[BaseGeometry] = []
         labels: list[int] = []
-        for piece in shapely.get_parts(shapely.segmentize(boundary, 0.05)):
-            coords = shapely.get_coordinates(piece)
-            mids = 0.5 * (coords[:-1] + coords[1:])
-            nearest = self._label_points(label_tree, part_group, mids)
-            # split the piece wherever the label changes
-            change = np.flatnonzero(np.diff(nearest)) + 1
-            cuts = np.concatenate([[0], change, [len(nearest)]])
-            for s, e in zip(cuts[:-1], cuts[1:], strict=True):
-                segs.append(shapely.linestrings(coords[s : e + 1]))
-                labels.append(int(nearest[s]))
+        pieces = shapely.get_parts(shapely.segmentize(boundary, 0.05))
+        coords, ring = shapely.get_coordinates(pieces, return_index=True)
+        seg_start = np.flatnonzero(ring[1:] == ring[:-1])
+        mids = 0.5 * (coords[seg_start] + coords[seg_start + 1])
+        seg_label = labeller.owner_of(mids[:, 0], mids[:, 1], within_deg=1e-7)
+        if (seg_label < 0).any():  # pragma: no cover - a boundary point lies on some area
+            raise DataError("forbidden-boundary labelling failed")
+        # Runs of consecutive segments on one ring with one label become one line each.
+        breaks = np.flatnonzero((np.diff(seg_start) != 1) | (np.diff(seg_label) != 0)) + 1
+        run_first = np.concatenate([[0], breaks])
+        run_last = np.concatenate([breaks - 1, [len(seg_start) - 1]])
+        for first, last in zip(run_first, run_last, strict=True):
+            segs.append(shapely.linestrings(coords[seg_start[first] : seg_start[last] + 2]))
+            labels.append(int(seg_label[first]))
         forbidden_owner = np.ones(len(self.codes) + 1, dtype=bool)
         forbidden_owner[op + 1] = False
         forbidden_owner[0] = False  # NO_OWNER (+1 shift) = INTL
@@ -295,24 +305,6 @@ class Airspace:
         )
         self._forbidden[code] = model
         return model
-
-    @staticmethod
-    def _label_points(
-        tree: shapely.STRtree, part_group: IntArray, xy: FloatArray
-    ) -> IntArray:
-        """Group index of the polygon part each boundary point lies on (lowest on ties)."""
-        pts = shapely.points(xy)
-        pi, gi = tree.query(pts, predicate="dwithin", distance=1e-7)
-        out = np.full(len(xy), -1, dtype=np.int64)
-        cand = part_group[gi]
-        order = np.lexsort((cand, pi))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = pi[order][1:] != pi[order][:-1]
-        out[pi[order][first]] = cand[order][first]
-        missing = np.flatnonzero(out < 0)
-        if len(missing):
-            out[missing] = part_group[tree.query_nearest(pts[missing], all_matches=False)[1]]
-        return out
 
     def _signed_clearance(
         self, lon: FloatArray, lat: FloatArray, operator: str
@@ -348,7 +340,9 @@ class Airspace:
         offset = np.linalg.norm(ecef_from_lonlat(lon, lat) - ecef_from_lonlat(clon, clat), axis=1)
         return np.asarray(cache[flat] - chord_to_geodesic_m(offset, lat) * (1.0 + 1e-6) - 1e-3)
 
-    def clearance_m(self, lon_deg: npt.ArrayLike, lat_deg: npt.ArrayLike, operator: str) -> FloatArray:
+    def clearance_m(
+        self, lon_deg: npt.ArrayLike, lat_deg: npt.ArrayLike, operator: str
+    ) -> FloatArray:
         """Geodesic distance from each point to the nearest airspace ``operator`` may not enter.
 
         Zero for points inside it.  Forbidden = other states' airspace, no-fly zones and

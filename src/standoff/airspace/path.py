@@ -8,11 +8,13 @@ a and b,
     (a + b - L) / 2  <=  s  <=  (a + b + L) / 2.
 
 Every segment is split in halves until each piece is proven clear (lower bound at least
-``margin + tolerance``), proven in violation (upper bound below it), or shorter than
-``resolution_m``; pieces of the last kind are reported in violation (too close to call
-counts as forbidden).  Incursion ends are therefore located to ``resolution_m`` along the
-path and their depth to ``resolution_m`` as well; the only other error is the clearance
-itself, exact to under 0.5 m (see ``_index.BoundaryIndex``).
+``margin + tolerance``), proven in violation (upper bound below it), or no longer than
+``resolution_m``, where its exact end values decide.  Since ``resolution_m`` may not exceed
+``tolerance_m``, every point closer than the margin is flagged (with tolerance/2 to spare)
+and no point clear by ``margin + tolerance`` is: too close to call counts as forbidden.
+Incursion ends are located to ``resolution_m`` along the path and their depth to
+``resolution_m``; the only other error is the clearance itself, exact to well under a metre
+(see ``_index.BoundaryIndex``).
 """
 
 from __future__ import annotations
@@ -85,15 +87,23 @@ class FlightPath:
                 raise InputError("time count differs from the fix count", source=self.source)
             if not np.all(np.isfinite(t)):
                 i = int(np.flatnonzero(~np.isfinite(t))[0])
-                raise InputError("time is not a number", source=self.source, row=i + 1, field="time")
+                raise InputError(
+                    "time is not a number", source=self.source, row=i + 1, field="time"
+                )
             dec = np.flatnonzero(np.diff(t) < 0)
             if len(dec):
                 i = int(dec[0]) + 1
                 raise InputError(
-                    "times must not decrease", source=self.source, row=i + 1, field="time", value=float(t[i])
+                    "times must not decrease",
+                    source=self.source,
+                    row=i + 1,
+                    field="time",
+                    value=float(t[i]),
                 )
         if self.epoch is not None and self.epoch.utcoffset() != timedelta(0):
-            raise InputError("the epoch must be a UTC datetime", source=self.source, value=str(self.epoch))
+            raise InputError(
+                "the epoch must be a UTC datetime", source=self.source, value=str(self.epoch)
+            )
 
     @property
     def timed(self) -> bool:
@@ -147,8 +157,18 @@ class Incursion:
             "airspace": self.airspace,
             "entered": self.entered,
             "certain": self.certain,
-            "entry": {"lat": self.entry_lat_deg, "lon": self.entry_lon_deg, "time": _iso(self.entry_utc), "time_s": self.entry_time_s},
-            "exit": {"lat": self.exit_lat_deg, "lon": self.exit_lon_deg, "time": _iso(self.exit_utc), "time_s": self.exit_time_s},
+            "entry": {
+                "lat": self.entry_lat_deg,
+                "lon": self.entry_lon_deg,
+                "time": _iso(self.entry_utc),
+                "time_s": self.entry_time_s,
+            },
+            "exit": {
+                "lat": self.exit_lat_deg,
+                "lon": self.exit_lon_deg,
+                "time": _iso(self.exit_utc),
+                "time_s": self.exit_time_s,
+            },
             "deepest": {"lat": self.deepest_lat_deg, "lon": self.deepest_lon_deg},
             "duration_s": self.duration_s,
             "length_m": round(self.length_m, 2),
@@ -176,8 +196,18 @@ class GapInterval:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "start": {"lat": self.start_lat_deg, "lon": self.start_lon_deg, "time": _iso(self.start_utc), "time_s": self.start_time_s},
-            "end": {"lat": self.end_lat_deg, "lon": self.end_lon_deg, "time": _iso(self.end_utc), "time_s": self.end_time_s},
+            "start": {
+                "lat": self.start_lat_deg,
+                "lon": self.start_lon_deg,
+                "time": _iso(self.start_utc),
+                "time_s": self.start_time_s,
+            },
+            "end": {
+                "lat": self.end_lat_deg,
+                "lon": self.end_lon_deg,
+                "time": _iso(self.end_utc),
+                "time_s": self.end_time_s,
+            },
             "gap_s": self.gap_s,
         }
 
@@ -257,12 +287,24 @@ class _Pieces:
     s1: FloatArray
     length: FloatArray
 
-    def take(self, mask: npt.NDArray[np.bool_]) -> _Pieces:
-        return _Pieces(self.seg[mask], self.f0[mask], self.f1[mask], self.s0[mask], self.s1[mask], self.length[mask])
+    def take(self, mask: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> _Pieces:
+        return _Pieces(
+            self.seg[mask],
+            self.f0[mask],
+            self.f1[mask],
+            self.s0[mask],
+            self.s1[mask],
+            self.length[mask],
+        )
 
     @staticmethod
     def concat(parts: list[_Pieces]) -> _Pieces:
-        return _Pieces(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("seg", "f0", "f1", "s0", "s1", "length")))
+        return _Pieces(
+            *(
+                np.concatenate([getattr(p, k) for p in parts])
+                for k in ("seg", "f0", "f1", "s0", "s1", "length")
+            )
+        )
 
     def __len__(self) -> int:
         return len(self.seg)
@@ -276,7 +318,9 @@ class _Evaluator:
         self.lat = lat
 
     def points(self, seg: IntArray, frac: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return geodesic_interpolate(self.lon[seg], self.lat[seg], self.lon[seg + 1], self.lat[seg + 1], frac)
+        return geodesic_interpolate(
+            self.lon[seg], self.lat[seg], self.lon[seg + 1], self.lat[seg + 1], frac
+        )
 
     def signed(self, lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, IntArray]:
         s, label, _ = self.airspace._signed_clearance(lon, lat, self.operator)
@@ -314,9 +358,17 @@ def check_path(
     ``max_gap_s``, which makes the result ``unknown`` rather than conformant.
     """
     if not np.isfinite(margin_m) or margin_m < 0:
-        raise InputError("margin must be a non-negative number of metres", field="margin_m", value=margin_m)
+        raise InputError(
+            "margin must be a non-negative number of metres", field="margin_m", value=margin_m
+        )
     if not tolerance_m > 0 or not resolution_m > 0 or not max_gap_s > 0:
         raise InputError("tolerance, resolution and max gap must be positive")
+    if resolution_m > tolerance_m:
+        raise InputError(
+            "resolution must not exceed the tolerance",
+            field="resolution_m",
+            value=resolution_m,
+        )
     airspace.check_operator(operator)
     lon, lat = airspace._coords(path.lon_deg, path.lat_deg, path.source)
     threshold = margin_m + tolerance_m
@@ -345,20 +397,31 @@ def check_path(
             for i in np.flatnonzero(gap_mask):
                 gaps.append(
                     GapInterval(
-                        float(lon[i]), float(lat[i]), float(lon[i + 1]), float(lat[i + 1]),
-                        float(path.time_s[i]), float(path.time_s[i + 1]),
-                        path.at_utc(float(path.time_s[i])), path.at_utc(float(path.time_s[i + 1])),
+                        float(lon[i]),
+                        float(lat[i]),
+                        float(lon[i + 1]),
+                        float(lat[i + 1]),
+                        float(path.time_s[i]),
+                        float(path.time_s[i + 1]),
+                        path.at_utc(float(path.time_s[i])),
+                        path.at_utc(float(path.time_s[i + 1])),
                     )
                 )
             segs = segs[~gap_mask]
-    pieces = _Pieces(segs, np.zeros(len(segs)), np.ones(len(segs)), s_fix[segs], s_fix[segs + 1], seg_len[segs])
+    pieces = _Pieces(
+        segs, np.zeros(len(segs)), np.ones(len(segs)), s_fix[segs], s_fix[segs + 1], seg_len[segs]
+    )
     clear: list[_Pieces] = []
     bad: list[_Pieces] = []
     while len(pieces):
         lower = 0.5 * (pieces.s0 + pieces.s1 - pieces.length)
         upper = 0.5 * (pieces.s0 + pieces.s1 + pieces.length)
         is_clear = lower >= threshold
-        is_bad = (upper < threshold) | ((pieces.length <= resolution_m) & ~is_clear)
+        # At the resolution limit the exact end values decide: a dip between them is at most
+        # resolution/2 deep, which the tolerance band (>= resolution) absorbs.
+        at_limit = (pieces.length <= resolution_m) & ~is_clear
+        is_clear |= at_limit & (np.minimum(pieces.s0, pieces.s1) >= threshold)
+        is_bad = (upper < threshold) | (at_limit & ~is_clear)
         clear.append(pieces.take(is_clear))
         bad.append(pieces.take(is_bad))
         rest = pieces.take(~is_clear & ~is_bad)
@@ -369,9 +432,11 @@ def check_path(
         lone[segs] = False
         lone[segs + 1] = False
     lone_bad = np.flatnonzero(lone & (s_fix < threshold))
-    all_bad = _Pieces.concat(bad)
+    all_bad = _Pieces.concat(bad) if bad else pieces
     incursions = _incursions(ev, path, all_bad, margin_m, tolerance_m, resolution_m)
-    incursions += [_fix_incursion(ev, path, int(i), float(s_fix[i]), margin_m, tolerance_m) for i in lone_bad]
+    incursions += [
+        _fix_incursion(ev, path, int(i), float(s_fix[i]), margin_m, tolerance_m) for i in lone_bad
+    ]
     incursions.sort(key=lambda inc: inc.order)
     if incursions:
         min_clear = min(i.min_clearance_m for i in incursions)
@@ -531,7 +596,9 @@ def _clear_minimum(
     pick = segs[lower < best - resolution_m]
     if not len(pick):
         return best
-    pieces = _Pieces(pick, np.zeros(len(pick)), np.ones(len(pick)), s_fix[pick], s_fix[pick + 1], seg_len[pick])
+    pieces = _Pieces(
+        pick, np.zeros(len(pick)), np.ones(len(pick)), s_fix[pick], s_fix[pick + 1], seg_len[pick]
+    )
     low, _, _ = _min_signed(ev, pieces, np.zeros(len(pick), dtype=np.int64), 1, resolution_m)
     return min(best, float(low[0]))
 

@@ -47,7 +47,7 @@ def ecef_from_lonlat(lon_deg: npt.ArrayLike, lat_deg: npt.ArrayLike) -> FloatArr
     sin_lat = np.sin(lat)
     cos_lat = np.cos(lat)
     n = WGS84_A_M / np.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
-    out = np.empty(np.broadcast(lon, lat).shape + (3,), dtype=np.float64)
+    out = np.empty((*np.broadcast(lon, lat).shape, 3), dtype=np.float64)
     out[..., 0] = n * cos_lat * np.cos(lon)
     out[..., 1] = n * cos_lat * np.sin(lon)
     out[..., 2] = n * (1.0 - WGS84_E2) * sin_lat
@@ -84,7 +84,10 @@ def chord_to_geodesic_m(chord_m: npt.ArrayLike, lat_deg: npt.ArrayLike) -> Float
 
 
 def geodesic_distance_m(
-    lon1_deg: npt.ArrayLike, lat1_deg: npt.ArrayLike, lon2_deg: npt.ArrayLike, lat2_deg: npt.ArrayLike
+    lon1_deg: npt.ArrayLike,
+    lat1_deg: npt.ArrayLike,
+    lon2_deg: npt.ArrayLike,
+    lat2_deg: npt.ArrayLike,
 ) -> FloatArray:
     """Exact ellipsoidal geodesic distance (Karney, via pyproj)."""
     lon1, lat1, lon2, lat2 = np.broadcast_arrays(
@@ -103,7 +106,10 @@ def geodesic_interpolate(
 ) -> tuple[FloatArray, FloatArray]:
     """Points at ``fraction`` (0..1) of the way along the geodesics from 1 to 2."""
     lon1, lat1, lon2, lat2, frac = np.broadcast_arrays(
-        *(np.asarray(a, dtype=np.float64) for a in (lon1_deg, lat1_deg, lon2_deg, lat2_deg, fraction))
+        *(
+            np.asarray(a, dtype=np.float64)
+            for a in (lon1_deg, lat1_deg, lon2_deg, lat2_deg, fraction)
+        )
     )
     shape = lon1.shape
     az, _, dist = WGS84.inv(lon1.ravel(), lat1.ravel(), lon2.ravel(), lat2.ravel())

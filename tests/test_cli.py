@@ -1,0 +1,165 @@
+"""The command line: exit codes (0 ok, 1 not conformant, 2 bad input), JSON, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from standoff.cli import main
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_where_with_a_negative_longitude(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["airspace", "where", "31.3404", "-110.9343", "--json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["airspace"] == "USA"
+    assert 0 < doc["boundary_distance_m"] < 5_000
+
+
+def test_where_human_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["airspace", "where", "31.3086", "-110.9422"], capsys)
+    assert code == 0
+    assert "MEX" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["airspace", "where", "91", "-110"],
+        ["airspace", "where", "abc", "-110"],
+        ["airspace", "where", "51.5", "-0.1"],
+        ["airspace", "check", "missing.geojson", "--operator", "USA"],
+        ["airspace", "classify", "missing.csv", "--out", "o.csv"],
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("standoff: error:")
+
+
+def test_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ok = tmp_path / "ok.geojson"
+    ok.write_text(
+        json.dumps({"type": "LineString", "coordinates": [[-110.34, 31.59], [-110.8, 31.6]]})
+    )
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(
+        json.dumps({"type": "LineString", "coordinates": [[-110.34, 31.59], [-110.9, 31.2]]})
+    )
+    assert (
+        run(["airspace", "check", str(ok), "--operator", "USA", "--margin-m", "3000"], capsys)[0]
+        == 0
+    )
+    code, out, _ = run(["airspace", "check", str(bad), "--operator", "USA", "--json"], capsys)
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["status"] == "non_conformant"
+    assert doc["incursions"][0]["airspace"] == "MEX"
+    code, _, err = run(["airspace", "check", str(ok), "--operator", "XYZ"], capsys)
+    assert code == 2
+    assert "unknown state code" in err
+    code, _, err = run(
+        ["airspace", "check", str(ok), "--operator", "USA", "--margin-m", "-1"], capsys
+    )
+    assert code == 2
+
+
+def test_check_csv_track_with_gap_is_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    track = tmp_path / "track.csv"
+    track.write_text(
+        "time,lat,lon\n2026-03-20T02:00:00Z,31.60,-110.40\n2026-03-20T02:00:10Z,31.60,-110.41\n"
+        "2026-03-20T02:05:00Z,31.60,-110.50\n"
+    )
+    code, out, _ = run(["airspace", "check", str(track), "--operator", "USA", "--json"], capsys)
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["status"] == "unknown"
+    assert doc["unknown_gaps"][0]["start"]["time"] == "2026-03-20T02:00:10Z"
+
+
+def test_classify_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "p.csv"
+    src.write_text("lat,lon\n31.3404,-110.9343\n25.0,-93.0\n")
+    out = tmp_path / "o.csv"
+    code, stdout, _ = run(["airspace", "classify", str(src), "--out", str(out), "--json"], capsys)
+    assert code == 0
+    assert json.loads(stdout)["airspace_counts"] == {"INTL": 1, "USA": 1}
+    assert out.read_text().splitlines()[0] == "lat,lon,airspace,boundary_distance_m"
+
+
+def test_no_fly_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    zones = tmp_path / "z.geojson"
+    zones.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"name": "r"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [-110.5, 31.6],
+                            [-110.4, 31.6],
+                            [-110.4, 31.7],
+                            [-110.5, 31.7],
+                            [-110.5, 31.6],
+                        ]
+                    ],
+                },
+            }
+        )
+    )
+    path = tmp_path / "p.geojson"
+    path.write_text(
+        json.dumps({"type": "LineString", "coordinates": [[-110.6, 31.65], [-110.3, 31.65]]})
+    )
+    code, out, _ = run(
+        ["airspace", "check", str(path), "--operator", "USA", "--no-fly", str(zones), "--json"],
+        capsys,
+    )
+    assert code == 1
+    assert json.loads(out)["incursions"][0]["airspace"] == "NFZ:r"
+
+
+def test_console_script_runs_in_a_subprocess() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "standoff.cli",
+            "airspace",
+            "where",
+            "32.5149",
+            "-117.0382",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["airspace"] == "MEX"
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--version"], capsys)[0] == 0
+    code, out, _ = run(["airspace", "--help"], capsys)
+    assert code == 0
+    assert "classify" in out
