@@ -457,17 +457,24 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument(
         "--fetch", action="store_true", help="fetch the tarball with npm pack if missing"
     )
+    parser.add_argument(
+        "--fetch-only", action="store_true", help="fetch and verify the tarball; build nothing"
+    )
     parser.add_argument("--out", type=Path, default=DATA_DIR / "airspace.geojson")
     parser.add_argument(
         "--check", action="store_true", help="rebuild and compare with --out; write nothing"
     )
     args = parser.parse_args(list(argv) if argv is not None else None)
-    tarball = fetch_tarball(args.tarball.parent) if args.fetch else args.tarball
+    tarball = fetch_tarball(args.tarball.parent) if args.fetch or args.fetch_only else args.tarball
     if not tarball.exists():
         print(f"error: {tarball} not found; run with --fetch", file=sys.stderr)
         return 2
     try:
-        built = build(read_pinned_countries(tarball))
+        countries = read_pinned_countries(tarball)
+        if args.fetch_only:
+            print(f"{tarball}: pinned hashes verified")
+            return 0
+        built = build(countries)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
