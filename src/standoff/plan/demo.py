@@ -1,0 +1,34 @@
+"""The built-in demo mission: a sortie from Fort Huachuca along the Sonora border."""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["DEMO_MISSION_YAML"]
+
+DEMO_MISSION_YAML: Final = """\
+# Standoff demo mission: observe two smuggling corridors in Sonora from US airspace.
+# Copy this file, edit it, and run: standoff plan MISSION.yaml --out DIR
+name: sasabe-corridor
+operator: USA            # the state whose airspace (plus international airspace) it may use
+base: KFHU               # Sierra Vista Municipal / Libby Army Airfield (Fort Huachuca)
+aircraft: mq9            # a built-in profile, or {profile: mq9, loiter_speed_mps: 65, ...}
+sensors: [gmti, eoir]
+altitude_m: 7600
+margin_m: 3000           # minimum clearance from any forbidden airspace
+start: 2026-03-20T02:00:00Z
+on_station_s: 36000      # ten hours on station, split across the orbits
+aoi:                     # areas of interest: GeoJSON geometries (lon, lat), inline or a path
+  - name: corridor-1
+    priority: 1
+    geometry:
+      type: Polygon
+      coordinates: [[[-111.6, 31.1], [-111.2, 31.1], [-111.2, 31.35],
+                     [-111.6, 31.35], [-111.6, 31.1]]]
+  - name: altar-valley
+    priority: 2
+    geometry:
+      type: Polygon
+      coordinates: [[[-112.4, 31.35], [-111.9, 31.35], [-111.9, 31.58],
+                     [-112.4, 31.58], [-112.4, 31.35]]]
+"""

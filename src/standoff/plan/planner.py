@@ -1,0 +1,491 @@
+"""The standoff planner: where to orbit so the sensors see as much of the AOIs as physics
+allows, without the aircraft ever coming within the margin of forbidden airspace.
+
+1. Flyable region: the operator's own and international airspace minus every forbidden area
+   grown by the margin, restricted to the piece connected to the base.
+2. Coverable region of an AOI: the part within the longest sensor's ground reach of the
+   flyable region: what any legal orbit could ever see.
+3. Candidate racetracks (and circles) along the flyable region's edge facing the AOIs, with
+   the turn radius the aircraft can fly in the planning wind; greedy maximal-covering
+   selection over priority-weighted cells (within 1 - 1/e of the optimum for the same number
+   of orbits; a data-dependent bound is reported too).
+4. Transits: shortest legal routes (visibility graph), endurance and reserve checked; time on
+   station split across the orbits by what each adds.
+5. The whole nominal path is checked exactly by :func:`standoff.airspace.check_path`; a
+   non-conformant plan is a bug that raises, never an output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
+
+from standoff.airspace import Airspace, FlightPath, check_path
+from standoff.core.errors import AirspaceViolation, InfeasiblePlan
+from standoff.domain.mission import AoiCoverage, MissionPlan, Orbit, PlanLeg
+from standoff.geo.geodesy import WGS84, geodesic_interpolate
+from standoff.plan.frame import LocalFrame
+from standoff.plan.mission_file import MissionRequest
+from standoff.plan.transit import shortest_path
+
+__all__ = ["PlannerOptions", "plan_mission"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class PlannerOptions:
+    candidate_spacing_m: float = 2_000.0
+    leg_lengths_m: tuple[float, ...] = (0.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0, 60_000.0)
+    max_cells: int = 12_000
+    min_gain_fraction: float = 0.005
+    """Stop adding orbits when one adds less than this share of the coverable weight."""
+    safety_fraction: float = 0.01
+    """Allowance for the local frame's scale error, as a share of every distance kept."""
+    safety_m: float = 100.0
+    transit_spacing_m: float = 1_000.0
+    orbit_spacing_m: float = 150.0
+
+
+def _largest_part_containing(geom: BaseGeometry, point: Point) -> BaseGeometry | None:
+    for part in shapely.get_parts(geom):
+        if part.covers(point):
+            return part
+    return None
+
+
+def _segment_distance(px: FloatArray, py: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
+    """Distance from points (n,) to segments a-b (m, 2): an (m, n) matrix."""
+    ab = b - a
+    ab2 = np.einsum("ij,ij->i", ab, ab)
+    t = ((px[None, :] - a[:, :1]) * ab[:, :1] + (py[None, :] - a[:, 1:]) * ab[:, 1:]) / np.where(
+        ab2 > 0, ab2, 1.0
+    )[:, None]
+    np.clip(t, 0.0, 1.0, out=t)
+    dx = px[None, :] - (a[:, :1] + t * ab[:, :1])
+    dy = py[None, :] - (a[:, 1:] + t * ab[:, 1:])
+    return np.asarray(np.hypot(dx, dy), dtype=np.float64)
+
+
+def _racetrack_loop(a: FloatArray, b: FloatArray, radius: float, spacing: float) -> FloatArray:
+    """Closed clockwise loop around axis a-b at ``radius``, starting on the first leg."""
+    d = b - a
+    length = float(np.hypot(*d))
+    u = d / length if length > 0 else np.array([1.0, 0.0])
+    n = np.array([u[1], -u[0]])  # right-hand normal: clockwise when flying a->b on the left side
+    start = a - n * radius
+    pieces = []
+    legs = max(2, int(length / (spacing * 4)) + 2)
+    heading0 = np.arctan2(-n[1], -n[0])
+    arc_pts = max(16, int(np.pi * radius / spacing) + 1)
+    if length > 0:
+        pieces.append(start + np.outer(np.linspace(0, length, legs), u))
+    ang = heading0 - np.linspace(0.0, np.pi, arc_pts)  # clockwise around b
+    pieces.append(b + radius * np.column_stack([np.cos(ang), np.sin(ang)]))
+    if length > 0:
+        pieces.append((b + n * radius) - np.outer(np.linspace(0, length, legs), u))
+    ang = heading0 + np.pi - np.linspace(0.0, np.pi, arc_pts)
+    pieces.append(a + radius * np.column_stack([np.cos(ang), np.sin(ang)]))
+    loop = np.vstack(pieces)
+    keep = np.ones(len(loop), dtype=bool)
+    keep[1:] = np.hypot(*np.diff(loop, axis=0).T) > 1e-6
+    loop = loop[keep]
+    return np.vstack([loop, loop[:1]])
+
+
+def _path_length(xy: FloatArray) -> float:
+    return float(np.hypot(*np.diff(xy, axis=0).T).sum()) if len(xy) > 1 else 0.0
+
+
+def _geodesic_densify(
+    lon: FloatArray, lat: FloatArray, spacing_m: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Densify a polyline along geodesics; returns lon, lat and cumulative distance."""
+    _, _, seg = WGS84.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    seg = np.atleast_1d(np.asarray(seg, dtype=np.float64))
+    k = np.maximum(1, np.ceil(seg / spacing_m).astype(np.int64))
+    idx = np.repeat(np.arange(len(seg)), k)
+    step = np.arange(len(idx)) - np.repeat(np.cumsum(k) - k, k) + 1
+    frac = step / k[idx]
+    lo, la = geodesic_interpolate(lon[idx], lat[idx], lon[idx + 1], lat[idx + 1], frac)
+    lon_d = np.concatenate([lon[:1], lo])
+    lat_d = np.concatenate([lat[:1], la])
+    dist = np.concatenate([[0.0], np.cumsum(np.repeat(seg / k, k))])
+    return lon_d, lat_d, dist
+
+
+@dataclass
+class _Candidate:
+    a: FloatArray
+    b: FloatArray
+    length_m: float
+
+
+def plan_mission(
+    airspace: Airspace, req: MissionRequest, options: PlannerOptions | None = None
+) -> MissionPlan:
+    """Plan a sortie for ``req``; raises :class:`InfeasiblePlan` with numbers when impossible."""
+    opt = options or PlannerOptions()
+    airspace.check_operator(req.operator, source=f"{req.source}: operator")
+    aircraft = req.aircraft
+    radius = aircraft.turn_radius_m()
+    sensor = max(req.sensors, key=lambda s: s.ground_reach_m(req.altitude_m))
+    reach = sensor.ground_reach_m(req.altitude_m)
+    aoi_union_ll = shapely.union_all([a.geometry for a in req.aois])
+    base_ll = Point(req.base_lon_deg, req.base_lat_deg)
+    minx, miny, maxx, maxy = shapely.union_all([aoi_union_ll, base_ll]).bounds
+    frame = LocalFrame(0.5 * (minx + maxx), 0.5 * (miny + maxy))
+    pad_deg = (reach + 150_000.0) / 90_000.0
+    x0, y0, x1, y1 = airspace.data_box
+    window_ll = shapely.box(
+        max(minx - pad_deg, x0),
+        max(miny - pad_deg, y0),
+        min(maxx + pad_deg, x1),
+        min(maxy + pad_deg, y1),
+    )
+    permitted_ll = shapely.intersection(airspace.permitted_polygon(req.operator), window_ll)
+    permitted = frame.geometry_to_xy(permitted_ll)
+    base = Point(*frame.to_xy(req.base_lon_deg, req.base_lat_deg))
+
+    keep_m = req.margin_m * (1.0 + opt.safety_fraction) + opt.safety_m
+    flyable_all = permitted.buffer(-keep_m)
+    flyable = _largest_part_containing(flyable_all, base)
+    if flyable is None:
+        clearance = float(
+            airspace.clearance_m([req.base_lon_deg], [req.base_lat_deg], req.operator)[0]
+        )
+        raise InfeasiblePlan(
+            f"base {req.base_icao} lies {clearance:,.0f} m from airspace {req.operator} may not "
+            f"enter, inside the {req.margin_m:,.0f} m margin: no legal departure"
+        )
+    turn_keep = radius * (1.0 + opt.safety_fraction) + 50.0
+    axis_region = flyable.buffer(-turn_keep)
+    if axis_region.is_empty:
+        raise InfeasiblePlan("the flyable region is too narrow for the aircraft's turn radius")
+    shapely.prepare(axis_region)
+    reach_zone = flyable.buffer(reach)
+
+    # --- coverable regions and weighted cells
+    aoi_xy: list[BaseGeometry] = []
+    coverable_xy: list[BaseGeometry] = []
+    for aoi in req.aois:
+        a_xy = frame.geometry_to_xy(aoi.geometry)
+        c_xy = shapely.intersection(a_xy, reach_zone)
+        if c_xy.is_empty or c_xy.area < 1.0:
+            gap = float(shapely.distance(a_xy, flyable))
+            owner = str(airspace.owner_at([aoi.geometry.centroid.x], [aoi.geometry.centroid.y])[0])
+            where = f"inside {owner}" if owner != req.operator else "from the flyable region"
+            raise InfeasiblePlan(
+                f"{aoi.name} lies {gap / 1000:,.0f} km {where} beyond where {req.operator} may fly "
+                f"with a {req.margin_m:,.0f} m margin; {sensor.name} ground reach at "
+                f"{req.altitude_m:,.0f} m is {reach / 1000:,.0f} km: nothing is visible from "
+                "permitted airspace"
+            )
+        aoi_xy.append(a_xy)
+        coverable_xy.append(c_xy)
+    total_c = sum(c.area for c in coverable_xy)
+    cell = float(np.clip(np.sqrt(total_c / opt.max_cells), 200.0, 2_000.0))
+    cx_l: list[FloatArray] = []
+    cy_l: list[FloatArray] = []
+    cw_l: list[FloatArray] = []
+    caoi_l: list[npt.NDArray[np.int64]] = []
+    for k, (aoi, c_xy) in enumerate(zip(req.aois, coverable_xy, strict=True)):
+        bx0, by0, bx1, by1 = c_xy.bounds
+        gx, gy = np.meshgrid(
+            np.arange(bx0 + cell / 2, bx1, cell), np.arange(by0 + cell / 2, by1, cell)
+        )
+        px, py = gx.ravel(), gy.ravel()
+        inside = shapely.contains_xy(c_xy, px, py)
+        if not inside.any():
+            p = c_xy.representative_point()
+            px, py, inside = np.array([p.x]), np.array([p.y]), np.array([True])
+        cx_l.append(px[inside])
+        cy_l.append(py[inside])
+        weight = aoi.priority * c_xy.area / inside.sum()
+        cw_l.append(np.full(int(inside.sum()), weight))
+        caoi_l.append(np.full(int(inside.sum()), k, dtype=np.int64))
+    cx: FloatArray = np.concatenate(cx_l)
+    cy: FloatArray = np.concatenate(cy_l)
+    cw: FloatArray = np.concatenate(cw_l)
+    caoi = np.concatenate(caoi_l)
+
+    # --- candidate orbits along the axis region's edge facing the coverable cells
+    see = radius + reach
+    cands: list[_Candidate] = []
+    c_union = shapely.union_all(coverable_xy)
+    for ring in shapely.get_parts(shapely.boundary(axis_region)):
+        length = ring.length
+        if length <= 0:
+            continue
+        s = np.arange(0.0, length, opt.candidate_spacing_m)
+        pts = shapely.line_interpolate_point(ring, s)
+        near = shapely.distance(c_union, pts) < see
+        for si in s[near]:
+            p = np.asarray(ring.interpolate(si).coords[0])
+            q0 = np.asarray(ring.interpolate(max(si - 500.0, 0.0)).coords[0])
+            q1 = np.asarray(ring.interpolate(min(si + 500.0, length)).coords[0])
+            t = q1 - q0
+            norm = float(np.hypot(*t))
+            if norm == 0:
+                continue
+            t = t / norm
+            n_in = np.array([-t[1], t[0]])
+            if not axis_region.covers(Point(*(p + n_in * 10.0))):
+                n_in = -n_in
+            for shift in (1.0, 2_000.0):
+                centre = p + n_in * shift
+                for leg in opt.leg_lengths_m:
+                    a = centre - t * leg / 2
+                    b = centre + t * leg / 2
+                    cands.append(_Candidate(a, b, leg))
+    if not cands:
+        raise InfeasiblePlan("no orbit fits the flyable region within sensor reach of the AOIs")
+    seg_a = np.asarray([c.a for c in cands])
+    seg_b = np.asarray([c.b for c in cands])
+    lines = shapely.linestrings(np.stack([seg_a, seg_b], axis=1))
+    degenerate = np.asarray([c.length_m == 0 for c in cands])
+    ok = np.where(
+        degenerate,
+        shapely.contains_xy(axis_region, seg_a[:, 0], seg_a[:, 1]),
+        shapely.covers(axis_region, lines),
+    )
+    seg_a, seg_b = seg_a[ok], seg_b[ok]
+    leg_len = np.asarray([c.length_m for c in cands])[ok]
+    if len(seg_a) == 0:
+        raise InfeasiblePlan("no orbit fits the flyable region within sensor reach of the AOIs")
+    covers = np.zeros((len(seg_a), len(cx)), dtype=bool)
+    for chunk in range(0, len(seg_a), 256):
+        sl = slice(chunk, chunk + 256)
+        covers[sl] = _segment_distance(cx, cy, seg_a[sl], seg_b[sl]) <= see
+
+    # --- greedy maximal covering
+    uncovered = np.ones(len(cx), dtype=bool)
+    total_w = float(cw.sum())
+    chosen: list[int] = []
+    gains: list[float] = []
+    for _ in range(req.max_orbits):
+        gain = covers.astype(np.float64) @ (cw * uncovered)
+        gain = gain - 1e-9 * total_w * leg_len / 60_000.0  # shorter orbits win ties
+        best = int(np.argmax(gain))
+        if gain[best] < opt.min_gain_fraction * total_w and chosen:
+            break
+        chosen.append(best)
+        gains.append(float(gain[best]))
+        uncovered &= ~covers[best]
+    covered_w = total_w - float((cw * uncovered).sum())
+    residual = np.sort(covers.astype(np.float64) @ (cw * uncovered))[::-1][: len(chosen)]
+    online_bound = covered_w / (covered_w + float(residual.sum())) if covered_w > 0 else 1.0
+
+    # --- order orbits, transits, endurance
+    entry_pts: list[FloatArray] = []
+    loops: list[FloatArray] = []
+    for idx in chosen:
+        loop = _racetrack_loop(seg_a[idx], seg_b[idx], radius, opt.orbit_spacing_m)
+        loops.append(loop)
+        entry_pts.append(loop[0])
+    order: list[int] = []
+    here = np.array([base.x, base.y])
+    remaining = list(range(len(chosen)))
+    while remaining:
+        nxt = min(remaining, key=lambda i: float(np.hypot(*(entry_pts[i] - here))))
+        order.append(nxt)
+        remaining.remove(nxt)
+        here = entry_pts[nxt]
+    # Transits run between orbit axis points (the centre of each orbit's first turn), inside
+    # the axis region, so a turn of the aircraft's radius fits around every bend; the hop
+    # from the axis point to the orbit's entry is one radius, inside that turn circle.
+    transit_free = axis_region
+    hubs = [(float(seg_a[chosen[i]][0]), float(seg_a[chosen[i]][1])) for i in range(len(chosen))]
+    base_xy = (base.x, base.y)
+    if not transit_free.covers(base):
+        # Climb-out from the base to the nearest point clear of the turn allowance.
+        near = shapely.ops.nearest_points(transit_free, base)[0]
+        climb = np.asarray([base_xy, (near.x, near.y)])
+        if not flyable.covers(LineString(climb)):
+            raise InfeasiblePlan(f"no legal climb-out from {req.base_icao}")
+        gateway = (near.x, near.y)
+    else:
+        climb = np.asarray([base_xy])
+        gateway = base_xy
+    routes: list[FloatArray] = []
+    prev = gateway
+    for i in order:
+        route = shortest_path(transit_free, prev, hubs[i])
+        routes.append(np.vstack([route, entry_pts[i][None, :]]))
+        prev = hubs[i]
+    back = np.vstack(
+        [np.asarray(entry_pts[order[-1]])[None, :], shortest_path(transit_free, prev, gateway)]
+    )
+    transit_m = sum(_path_length(r) for r in routes) + _path_length(back) + 2 * _path_length(climb)
+    transit_s = transit_m / aircraft.cruise_speed_mps
+    available = aircraft.endurance_s - aircraft.reserve_s - transit_s
+    periods = [_path_length(loops[i]) / aircraft.loiter_speed_mps for i in order]
+    if available < sum(periods):
+        names = ", ".join(a.name for a in req.aois)
+        raise InfeasiblePlan(
+            f"the AOIs ({names}) do not fit the endurance: transits take "
+            f"{transit_s / 3600:.1f} h of {aircraft.endurance_s / 3600:.1f} h endurance "
+            f"with a {aircraft.reserve_s / 3600:.1f} h reserve"
+        )
+    wanted = available if req.on_station_s is None else min(req.on_station_s, available)
+    share = np.asarray([gains[chosen.index(chosen[i])] for i in order])
+    share = share / share.sum() if share.sum() > 0 else np.full(len(order), 1.0 / len(order))
+    laps = [max(1, int(np.floor(wanted * s / p))) for s, p in zip(share, periods, strict=True)]
+
+    # --- assemble the nominal path in lon/lat with times
+    segs_lon: list[FloatArray] = []
+    segs_lat: list[FloatArray] = []
+    segs_t: list[FloatArray] = []
+    legs: list[PlanLeg] = []
+    t_now = 0.0
+
+    def add(xy: FloatArray, speed: float, spacing: float, kind: str, name: str) -> None:
+        nonlocal t_now
+        if len(xy) < 2:
+            return
+        lon, lat = frame.to_lonlat(xy[:, 0], xy[:, 1])
+        lon_d, lat_d, dist = _geodesic_densify(lon, lat, spacing)
+        keep = np.concatenate([[True], np.diff(dist) > 1e-6])  # no zero-length steps
+        lon_d, lat_d, dist = lon_d[keep], lat_d[keep], dist[keep]
+        start = t_now
+        times = t_now + dist / speed
+        if segs_lon:
+            lon_d, lat_d, times = lon_d[1:], lat_d[1:], times[1:]
+        segs_lon.append(lon_d)
+        segs_lat.append(lat_d)
+        segs_t.append(times)
+        t_now = float(times[-1]) if len(times) else t_now
+        legs.append(PlanLeg(kind, name, start, t_now))  # type: ignore[arg-type]
+
+    orbit_records: list[Orbit] = []
+    add(
+        np.vstack([climb, routes[0][1:]]) if len(climb) > 1 else routes[0],
+        aircraft.cruise_speed_mps,
+        opt.transit_spacing_m,
+        "transit_out",
+        "to orbit-1",
+    )
+    for n_orbit, i in enumerate(order):
+        if n_orbit > 0:
+            hop = np.vstack([entry_pts[order[n_orbit - 1]][None, :], routes[n_orbit]])
+            add(
+                hop,
+                aircraft.cruise_speed_mps,
+                opt.transit_spacing_m,
+                "transit_between",
+                f"to orbit-{n_orbit + 1}",
+            )
+        loop = loops[i]
+        start = t_now
+        add(
+            np.vstack([loop] + [loop[1:]] * (laps[n_orbit] - 1)),
+            aircraft.loiter_speed_mps,
+            opt.orbit_spacing_m,
+            "orbit",
+            f"orbit-{n_orbit + 1}",
+        )
+        idx = chosen[i]
+        a_ll = frame.to_lonlat(*seg_a[idx])
+        b_ll = frame.to_lonlat(*seg_b[idx])
+        c_ll = frame.to_lonlat(*(0.5 * (seg_a[idx] + seg_b[idx])))
+        heading = (
+            float(WGS84.inv(a_ll[0], a_ll[1], b_ll[0], b_ll[1])[0]) if leg_len[idx] > 0 else 0.0
+        )
+        loop_lon, loop_lat = frame.to_lonlat(loop[:, 0], loop[:, 1])
+        seen = [req.aois[k].name for k in range(len(req.aois)) if (covers[idx] & (caoi == k)).any()]
+        orbit_records.append(
+            Orbit(
+                name=f"orbit-{n_orbit + 1}",
+                centre_lon_deg=float(c_ll[0]),
+                centre_lat_deg=float(c_ll[1]),
+                axis_heading_deg=heading % 360.0,
+                leg_length_m=float(leg_len[idx]),
+                radius_m=radius,
+                alt_m=req.altitude_m,
+                clockwise=True,
+                on_station_s=t_now - start,
+                aoi_names=tuple(seen),
+                lon_deg=loop_lon,
+                lat_deg=loop_lat,
+            )
+        )
+    back_xy = np.vstack([back, climb[::-1][1:]]) if len(climb) > 1 else back
+    add(back_xy, aircraft.cruise_speed_mps, opt.transit_spacing_m, "transit_back", "to base")
+    path_lon = np.concatenate(segs_lon)
+    path_lat = np.concatenate(segs_lat)
+    path_t = np.concatenate(segs_t)
+    on_station = sum(o.on_station_s for o in orbit_records)
+    transit_total = t_now - on_station
+
+    # --- the exact airspace check: a failure here is a planner bug, never an output
+    result = check_path(
+        airspace,
+        FlightPath(path_lon, path_lat, source=f"plan {req.name}"),
+        req.operator,
+        req.margin_m,
+    )
+    if not result.conformant:
+        first = result.incursions[0] if result.incursions else None
+        raise AirspaceViolation(
+            f"internal error: the planned path for {req.name} is not conformant "
+            f"(min clearance {result.min_clearance_m:,.1f} m < margin {req.margin_m:,.0f} m"
+            + (f", near {first.deepest_lat_deg:.5f}, {first.deepest_lon_deg:.5f}" if first else "")
+            + ")"
+        )
+
+    # --- coverage per AOI
+    footprints = shapely.union_all(
+        [
+            LineString([seg_a[i], seg_b[i]]).buffer(see)
+            if leg_len[i] > 0
+            else Point(seg_a[i]).buffer(see)
+            for i in chosen
+        ]
+    )
+    coverage: list[AoiCoverage] = []
+    for aoi, a_xy, c_xy in zip(req.aois, aoi_xy, coverable_xy, strict=True):
+        covered = shapely.intersection(c_xy, footprints).area
+        seen_s = sum(o.on_station_s for o in orbit_records if aoi.name in o.aoi_names)
+        coverage.append(AoiCoverage(aoi.name, aoi.priority, a_xy.area, c_xy.area, covered, seen_s))
+    return MissionPlan(
+        mission_name=req.name,
+        operator=req.operator,
+        base_icao=req.base_icao,
+        base_lon_deg=req.base_lon_deg,
+        base_lat_deg=req.base_lat_deg,
+        base_elevation_m=req.base_elevation_m,
+        start_utc=req.start_utc,
+        aircraft_name=aircraft.name,
+        sensors=tuple(s.name for s in req.sensors),
+        altitude_m=req.altitude_m,
+        margin_m=req.margin_m,
+        cruise_speed_mps=aircraft.cruise_speed_mps,
+        loiter_speed_mps=aircraft.loiter_speed_mps,
+        endurance_s=aircraft.endurance_s,
+        reserve_s=aircraft.reserve_s,
+        orbits=tuple(orbit_records),
+        legs=tuple(legs),
+        coverage=tuple(coverage),
+        path_lon_deg=path_lon,
+        path_lat_deg=path_lat,
+        path_time_s=path_t,
+        min_clearance_m=result.min_clearance_m,
+        airspace_sha256=airspace.data_sha256,
+        transit_s=transit_total,
+        on_station_s=on_station,
+        endurance_reserve_s=aircraft.endurance_s - aircraft.reserve_s - t_now,
+        extra={
+            "turn_radius_m": radius,
+            "ground_reach_m": {s.name: s.ground_reach_m(req.altitude_m) for s in req.sensors},
+            "coverage_sensor": sensor.name,
+            "greedy_online_bound": online_bound,
+            "candidates": len(seg_a),
+            "cells": len(cx),
+            "cell_m": cell,
+        },
+    )

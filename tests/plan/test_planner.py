@@ -1,0 +1,179 @@
+"""The planner: conformant plans, coverage, transits around forbidden airspace, clear errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from standoff.airspace import Airspace, FlightPath, check_path
+from standoff.core.errors import InfeasiblePlan
+from standoff.domain.mission import MissionPlan
+from standoff.geo.geodesy import WGS84
+from standoff.plan import DEMO_MISSION_YAML, parse_mission, plan_mission
+
+
+def _mission(**changes: Any) -> dict[str, Any]:
+    doc = yaml.safe_load(DEMO_MISSION_YAML)
+    doc.update(changes)
+    return doc  # type: ignore[no-any-return]
+
+
+def _box(lon0: float, lat0: float, lon1: float, lat1: float) -> dict[str, Any]:
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]],
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_plan(airspace: Airspace) -> MissionPlan:
+    return plan_mission(airspace, parse_mission(_mission(), source="demo"))
+
+
+def _assert_sound(airspace: Airspace, plan: MissionPlan) -> None:
+    result = check_path(
+        airspace, FlightPath(plan.path_lon_deg, plan.path_lat_deg), plan.operator, plan.margin_m
+    )
+    assert result.conformant, result.incursions[:1]
+    assert plan.min_clearance_m >= plan.margin_m
+    assert np.all(np.diff(plan.path_time_s) > 0)
+    # The path starts and ends at the base.
+    for i in (0, -1):
+        _, _, d = WGS84.inv(
+            plan.path_lon_deg[i], plan.path_lat_deg[i], plan.base_lon_deg, plan.base_lat_deg
+        )
+        assert d < 1.0
+
+
+def test_demo_plan_is_conformant_and_covers_the_coverable(
+    airspace: Airspace, demo_plan: MissionPlan
+) -> None:
+    _assert_sound(airspace, demo_plan)
+    for cov in demo_plan.coverage:
+        assert 0.0 < cov.coverable_fraction <= 1.0
+        assert 0.9 <= cov.coverage_efficiency <= 1.0 + 1e-9, cov
+        assert cov.on_station_s > 0
+    assert demo_plan.endurance_reserve_s >= 0
+    assert demo_plan.on_station_s + demo_plan.transit_s == pytest.approx(
+        demo_plan.duration_s, rel=1e-9
+    )
+
+
+def test_orbits_fly_the_physical_turn_radius_and_stay_in_their_airspace(
+    airspace: Airspace, demo_plan: MissionPlan
+) -> None:
+    req = parse_mission(_mission(), source="demo")
+    minimum = req.aircraft.turn_radius_m()
+    for orbit in demo_plan.orbits:
+        assert orbit.radius_m >= minimum
+        assert set(airspace.owner_at(orbit.lon_deg, orbit.lat_deg)) <= {"USA", "INTL"}
+        assert airspace.clearance_m(orbit.lon_deg, orbit.lat_deg, "USA").min() >= req.margin_m
+
+
+def test_an_aoi_deep_in_mexico_is_an_error_with_numbers(airspace: Airspace) -> None:
+    doc = _mission(aoi=[{"name": "corridor-9", "geometry": _box(-110.0, 29.5, -109.8, 29.7)}])
+    with pytest.raises(
+        InfeasiblePlan,
+        match=r"corridor-9 lies [\d,]+ km inside MEX.*gmti ground reach at 7,600 m is 29 km"
+        r".*nothing is visible",
+    ):
+        plan_mission(airspace, parse_mission(doc, source="m.yaml"))
+
+
+def test_aois_that_do_not_fit_the_endurance_are_reported(airspace: Airspace) -> None:
+    doc = _mission(aircraft={"profile": "mq9", "endurance_s": 1800, "reserve_s": 600})
+    with pytest.raises(InfeasiblePlan, match="do not fit the endurance"):
+        plan_mission(airspace, parse_mission(doc, source="m.yaml"))
+
+
+def test_a_base_inside_the_margin_cannot_depart(airspace: Airspace) -> None:
+    doc = _mission(
+        base="KBRO",
+        margin_m=8000,
+        aoi=[{"name": "matamoros", "geometry": _box(-97.6, 25.7, -97.4, 25.85)}],
+    )
+    with pytest.raises(InfeasiblePlan, match=r"KBRO lies .* inside the 8,000 m margin"):
+        plan_mission(airspace, parse_mission(doc, source="m.yaml"))
+
+
+def test_transit_routes_around_forbidden_airspace(airspace: Airspace) -> None:
+    # From Fort Huachuca to Tijuana: the great circle crosses Sonora and Baja California.
+    doc = _mission(
+        aoi=[{"name": "tijuana-east", "geometry": _box(-116.95, 32.40, -116.75, 32.52)}],
+        on_station_s=7200,
+    )
+    plan = plan_mission(airspace, parse_mission(doc, source="m.yaml"))
+    _assert_sound(airspace, plan)
+    straight = WGS84.line_length([plan.base_lon_deg, -116.85], [plan.base_lat_deg, 32.46])
+    out_leg = next(leg for leg in plan.legs if leg.kind == "transit_out")
+    assert out_leg.end_s * plan.cruise_speed_mps > straight  # it had to go around
+    direct = FlightPath(
+        np.array([plan.base_lon_deg, -116.85]), np.array([plan.base_lat_deg, 32.46])
+    )
+    assert not check_path(airspace, direct, "USA", 3000).conformant
+
+
+# Points along the US-Mexico land border, from Tijuana to Matamoros.
+def _border_points(airspace: Airspace) -> np.ndarray:
+    usa = airspace.geometries[airspace.codes.index("USA")]
+    mex = airspace.geometries[airspace.codes.index("MEX")]
+    shared = shapely.intersection(usa.boundary, mex.boundary)
+    coords = shapely.get_coordinates(shapely.segmentize(shared, 0.05))
+    return coords[(coords[:, 0] > -117.0) & (coords[:, 0] < -97.3)]
+
+
+BASES = {
+    "KNZY": (-117.213, 32.698),
+    "KNYL": (-114.606, 32.656),
+    "KFHU": (-110.344, 31.588),
+    "KBIF": (-106.380, 31.850),
+    "KNGP": (-97.290, 27.693),
+}
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    pick=st.floats(0.0, 1.0),
+    south_km=st.floats(3.0, 25.0),
+    size_km=st.floats(5.0, 30.0),
+    margin_m=st.sampled_from([2_000.0, 3_000.0]),
+)
+def test_random_border_aois_give_conformant_plans(
+    airspace: Airspace, pick: float, south_km: float, size_km: float, margin_m: float
+) -> None:
+    border = _border_points(airspace)
+    lon, lat = border[int(pick * (len(border) - 1))]
+    c_lon, c_lat, _ = WGS84.fwd(lon, lat, 180.0, south_km * 1000.0 + size_km * 500.0)
+    half = size_km / 2 / 111.0
+    aoi = _box(c_lon - half, c_lat - half, c_lon + half, c_lat + half)
+    base = min(BASES, key=lambda k: (BASES[k][0] - lon) ** 2 + (BASES[k][1] - lat) ** 2)
+    doc = _mission(
+        base=base,
+        margin_m=margin_m,
+        on_station_s=3600,
+        max_orbits=2,
+        aoi=[{"name": "random", "geometry": aoi}],
+    )
+    req = parse_mission(doc, source="hypothesis")
+    try:
+        plan = plan_mission(airspace, req)
+    except InfeasiblePlan as exc:
+        message = str(exc)
+        assert "nothing is visible" in message, message
+        return
+    _assert_sound(airspace, plan)
+    for orbit in plan.orbits:
+        assert orbit.radius_m >= req.aircraft.turn_radius_m()
+    for cov in plan.coverage:
+        assert cov.coverage_efficiency <= 1.0 + 1e-9
