@@ -163,3 +163,64 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["airspace", "--help"], capsys)
     assert code == 0
     assert "classify" in out
+
+
+def test_mission_show_demo_round_trips_through_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["mission", "show", "demo"], capsys)
+    assert code == 0
+    mission = tmp_path / "mission.yaml"
+    mission.write_text(out)
+    code, out, err = run(["plan", str(mission), "--out", str(tmp_path / "plan"), "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["min_clearance_m"] >= 3000
+    assert {a["name"] for a in doc["aoi"]} == {"corridor-1", "altar-valley"}
+    for aoi in doc["aoi"]:
+        assert 0 < aoi["coverable_fraction"] <= 1
+        assert aoi["coverage_efficiency"] >= 0.9
+    for key in ("on_station_s", "transit_s", "endurance_reserve_s"):
+        assert doc[key] > 0
+    assert (tmp_path / "plan" / "mission.plan").is_file()
+
+
+def test_plan_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    from standoff.plan import DEMO_MISSION_YAML
+
+    doc = yaml.safe_load(DEMO_MISSION_YAML)
+    doc["aoi"] = [
+        {
+            "name": "corridor-9",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-110.0, 29.5], [-109.8, 29.5], [-109.8, 29.7], [-110.0, 29.5]]],
+            },
+        }
+    ]
+    mission = tmp_path / "m.yaml"
+    mission.write_text(yaml.safe_dump(doc))
+    code, _, err = run(["plan", str(mission), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    assert "corridor-9 lies" in err
+    assert "nothing is visible" in err
+    assert not (tmp_path / "o" / "mission.plan").exists()
+    doc["aircraft"] = {"profile": "mq9", "weapons": ["agm-114"]}
+    mission.write_text(yaml.safe_dump(doc))
+    code, _, err = run(["plan", str(mission), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    assert "intelligence-only" in err
+
+
+def test_keys_new_never_prints_the_private_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["keys", "new", "--out", str(tmp_path)], capsys)
+    assert code == 0
+    private = (tmp_path / "standoff-audit.key.pem").read_text()
+    assert "PRIVATE KEY" in private
+    assert private.splitlines()[1] not in out
+    assert oct((tmp_path / "standoff-audit.key.pem").stat().st_mode & 0o777) == "0o600"
+    assert run(["keys", "new", "--out", str(tmp_path)], capsys)[0] == 2  # never overwrites

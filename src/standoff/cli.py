@@ -259,6 +259,185 @@ def airspace_check(
     raise typer.Exit(0 if all_ok else 1)
 
 
+# --------------------------------------------------------------------------- plan
+
+mission_app = typer.Typer(
+    help="Mission files: show the built-in demo mission.", no_args_is_help=True
+)
+app.add_typer(mission_app, name="mission")
+
+
+@mission_app.command("show")
+def mission_show(
+    name: Annotated[str, typer.Argument(help="Built-in mission name (demo).")],
+) -> None:
+    """Print a built-in mission as YAML, to copy and edit."""
+    from standoff.plan import DEMO_MISSION_YAML
+
+    if name != "demo":
+        raise InputError(
+            "unknown built-in mission; built-in: demo", source="argument NAME", value=name
+        )
+    sys.stdout.write(DEMO_MISSION_YAML)
+
+
+@app.command("plan")
+def plan(
+    mission: Annotated[
+        Path, typer.Argument(help="Mission YAML (see `standoff mission show demo`).")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for plan.json, path.geojson, mission.plan, mission.waypoints, plan.kml.",
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    no_fly: _NoFly = None,
+) -> None:
+    """Plan standoff orbits and transits for a mission; every output is airspace-checked."""
+    from standoff.pipeline import plan_summary, run_plan
+
+    airspace = _load_airspace(no_fly)
+    started = time.perf_counter()
+    result, files = run_plan(airspace, mission, out)
+    summary = plan_summary(result, files, time.perf_counter() - started)
+    if as_json:
+        _print_json(summary)
+        return
+    _print_plan_summary(summary)
+
+
+def _print_plan_summary(summary: dict[str, Any]) -> None:
+    out = _stdout()
+    out.print(
+        f"[bold]{summary['mission']}[/bold]: {len(summary['orbits'])} orbit(s), "
+        f"min clearance {summary['min_clearance_m']:,.0f} m (margin {summary['margin_m']:,.0f} m), "
+        f"on station {summary['on_station_s'] / 3600:.1f} h, "
+        f"transit {summary['transit_s'] / 3600:.1f} h, "
+        f"endurance reserve {summary['endurance_reserve_s'] / 3600:.1f} h"
+    )
+    table = Table("AOI", "priority", "coverable fraction", "coverage efficiency", "on station h")
+    for aoi in summary["aoi"]:
+        table.add_row(
+            aoi["name"],
+            f"{aoi['priority']:g}",
+            f"{aoi['coverable_fraction']:.2f}",
+            f"{aoi['coverage_efficiency']:.2f}",
+            f"{aoi['on_station_s'] / 3600:.1f}",
+        )
+    out.print(table)
+    for name, path in summary["files"].items():
+        out.print(f"  {name}: {path}")
+
+
+# --------------------------------------------------------------------------- oversight
+
+keys_app = typer.Typer(
+    help="Ed25519 signing keys for checkpoints and certificates.", no_args_is_help=True
+)
+audit_app = typer.Typer(
+    help="The tamper-evident audit log: verify, prove, export.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+
+_Db = Annotated[
+    Path, typer.Option("--db", help="The embedded store (SQLite) holding the audit log.")
+]
+_Key = Annotated[Path, typer.Option("--key", help="Public key PEM (a private key PEM also works).")]
+
+
+@keys_app.command("new")
+def keys_new_cmd(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for NAME.key.pem (0600) and NAME.pub.pem.")
+    ],
+    name: Annotated[str, typer.Option("--name", help="Key name.")] = "standoff-audit",
+) -> None:
+    """Create a key pair; the private key is never printed or logged."""
+    from standoff.oversight import keys_new
+
+    paths = keys_new(out, name)
+    _stdout().print(f"public key {paths.public_path}\nprivate key {paths.private_path} (mode 0600)")
+
+
+def _integrity(fn: Any) -> Any:
+    """Run ``fn``; an IntegrityError is a verdict (exit 1), not bad input."""
+    from standoff.core.errors import IntegrityError
+
+    try:
+        return fn()
+    except IntegrityError as exc:
+        sys.stderr.write(f"standoff: INVALID: {exc}\n")
+        raise typer.Exit(1) from exc
+
+
+@audit_app.command("verify")
+def audit_verify_cmd(
+    db: _Db,
+    key: _Key,
+    trusted: Annotated[
+        Path | None, typer.Option("--trusted", help="A checkpoint seen earlier: detects rollback.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Re-derive the whole log; exit 0 valid, 1 tampered (naming what and where)."""
+    from standoff.store.sqlite_audit import audit_verify
+
+    report = _integrity(lambda: audit_verify(db, key, trusted_checkpoint_path=trusted))
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        _stdout().print(
+            f"VALID: {report.entries:,} entries, {report.checkpoints:,} checkpoints, "
+            f"latest tree size {report.latest_tree_size:,}, "
+            f"{report.unanchored_entries:,} not yet checkpointed"
+        )
+
+
+@audit_app.command("prove")
+def audit_prove_cmd(
+    db: _Db,
+    entry: Annotated[int, typer.Argument(help="Entry index (0-based).")],
+) -> None:
+    """Print the inclusion proof of ENTRY against the latest checkpoint (JSON)."""
+    from standoff.store.sqlite_audit import audit_prove
+
+    _print_json(_integrity(lambda: audit_prove(db, entry)).to_json())
+
+
+@audit_app.command("export")
+def audit_export_cmd(
+    db: _Db,
+    key: _Key,
+    out: Annotated[Path, typer.Option("--out", help="Bundle file to write.")],
+) -> None:
+    """Write a bundle a partner verifies offline with the public key."""
+    from standoff.store.sqlite_audit import audit_export
+
+    summary = _integrity(lambda: audit_export(db, out, key))
+    _stdout().print(
+        f"wrote {summary.path}: {summary.entries:,} entries, {summary.checkpoints:,} checkpoints, "
+        f"{summary.inclusion_proofs:,} inclusion proofs"
+    )
+
+
+@audit_app.command("verify-bundle")
+def audit_verify_bundle_cmd(
+    bundle: Annotated[Path, typer.Argument(help="Bundle written by `standoff audit export`.")],
+    key: _Key,
+) -> None:
+    """Verify an exported bundle offline; exit 0 valid, 1 invalid."""
+    from standoff.store.sqlite_audit import verify_bundle_file
+
+    report = _integrity(lambda: verify_bundle_file(bundle, key))
+    _stdout().print(
+        f"VALID bundle: {report.entries:,} entries, tree size {report.latest_tree_size:,}"
+    )
+
+
 # --------------------------------------------------------------------------- demo
 
 

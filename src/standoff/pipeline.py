@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,9 +25,12 @@ from rich.table import Table
 
 from standoff.airspace import Airspace, FlightPath, PathCheck, check_path
 from standoff.airspace.io import classify_csv
+from standoff.domain.mission import MissionPlan
 from standoff.geo.geodesy import WGS84
+from standoff.plan import DEMO_MISSION_YAML, load_mission, plan_mission
+from standoff.share import write_plan_outputs
 
-__all__ = ["DEMO_PLACES", "demo_border_paths", "run_demo"]
+__all__ = ["DEMO_PLACES", "demo_border_paths", "plan_summary", "run_demo", "run_plan"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -232,6 +236,161 @@ def _demo_airspace(out_dir: Path, console: Console, progress: Progress) -> dict[
     }
 
 
+def run_plan(
+    airspace: Airspace, mission_path: Path, out_dir: Path
+) -> tuple[MissionPlan, dict[str, Path]]:
+    """Mission file -> checked plan -> files (plan.json, path.geojson, QGC, WPL, KML)."""
+    request = load_mission(mission_path)
+    plan = plan_mission(airspace, request)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = write_plan_outputs(plan, airspace, out_dir)
+    return plan, files
+
+
+def plan_summary(plan: MissionPlan, files: dict[str, Path], seconds: float) -> dict[str, Any]:
+    """The plan's figures as a JSON-able mapping (what ``standoff plan --json`` prints)."""
+    return {
+        "mission": plan.mission_name,
+        "operator": plan.operator,
+        "base": plan.base_icao,
+        "margin_m": plan.margin_m,
+        "min_clearance_m": round(plan.min_clearance_m, 1),
+        "on_station_s": round(plan.on_station_s, 1),
+        "transit_s": round(plan.transit_s, 1),
+        "endurance_reserve_s": round(plan.endurance_reserve_s, 1),
+        "duration_s": round(plan.duration_s, 1),
+        "turn_radius_m": round(float(plan.extra.get("turn_radius_m", 0.0)), 1),
+        "greedy_bound": round(plan.greedy_bound, 3),
+        "greedy_online_bound": round(float(plan.extra.get("greedy_online_bound", 0.0)), 3),
+        "aoi": [
+            {
+                "name": c.name,
+                "priority": c.priority,
+                "area_km2": round(c.area_m2 / 1e6, 2),
+                "coverable_fraction": round(c.coverable_fraction, 4),
+                "coverage_efficiency": round(c.coverage_efficiency, 4),
+                "on_station_s": round(c.on_station_s, 1),
+                "reachable": c.reachable,
+            }
+            for c in plan.coverage
+        ],
+        "orbits": [
+            {
+                "name": o.name,
+                "kind": o.kind,
+                "centre": {"lat": round(o.centre_lat_deg, 6), "lon": round(o.centre_lon_deg, 6)},
+                "leg_length_m": o.leg_length_m,
+                "radius_m": round(o.radius_m, 1),
+                "on_station_s": round(o.on_station_s, 1),
+                "aoi": list(o.aoi_names),
+            }
+            for o in plan.orbits
+        ],
+        "planning_s": round(seconds, 3),
+        "files": {k: str(v) for k, v in files.items()},
+    }
+
+
+def _demo_plan(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+    stage = out_dir / "plan"
+    stage.mkdir(parents=True, exist_ok=True)
+    task = progress.add_task("plan: the built-in demo mission", total=2)
+    mission = stage / "mission.yaml"
+    mission.write_text(DEMO_MISSION_YAML, encoding="utf-8")
+    airspace = Airspace.load()
+    progress.update(task, description="plan: orbits, coverage and transits", advance=1)
+    started = time.perf_counter()
+    plan, files = run_plan(airspace, mission, stage)
+    summary = plan_summary(plan, files, time.perf_counter() - started)
+    progress.advance(task)
+    (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    console.print(
+        f"plan {plan.mission_name}: {len(plan.orbits)} orbit(s) from {plan.base_icao}, "
+        f"minimum clearance {plan.min_clearance_m:,.0f} m (margin {plan.margin_m:,.0f} m), "
+        f"{plan.on_station_s / 3600:.1f} h on station, {plan.transit_s / 3600:.1f} h transit, "
+        f"{plan.endurance_reserve_s / 3600:.1f} h endurance to spare"
+    )
+    table = Table(title="Coverage")
+    for col in ("AOI", "coverable fraction", "coverage efficiency", "on station h"):
+        table.add_column(col)
+    for c in plan.coverage:
+        table.add_row(
+            c.name,
+            f"{c.coverable_fraction:.2f}",
+            f"{c.coverage_efficiency:.2f}",
+            f"{c.on_station_s / 3600:.1f}",
+        )
+    console.print(table)
+    return {
+        "folder": str(stage),
+        **{k: v for k, v in summary.items() if k in ("min_clearance_m", "aoi")},
+    }
+
+
+def _sha256_file(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+    """Record what the demo decided in the tamper-evident log, sign, verify and export it."""
+    from standoff.oversight import AuditEvent, AuditLog, keys_new, load_signer, load_verifier
+    from standoff.store.sqlite_audit import SqliteAuditStore, verify_bundle_file
+
+    stage = out_dir / "audit"
+    stage.mkdir(parents=True, exist_ok=True)
+    task = progress.add_task("audit: record, checkpoint, verify, export", total=4)
+    key_dir = stage / "keys"
+    private = key_dir / "standoff-audit.key.pem"
+    public = key_dir / "standoff-audit.pub.pem"
+    if not private.exists():
+        keys_new(key_dir)
+    signer = load_signer(private)
+    now = datetime.now(UTC)  # the composition root owns the clock
+    events = [
+        AuditEvent(
+            "demo",
+            "airspace.loaded",
+            now,
+            {"airspace.geojson": Airspace.load().data_sha256},
+        ),
+    ]
+    for name in ("check_planned.json", "check_flown.json"):
+        doc = json.loads((out_dir / "airspace" / name).read_text())
+        events.append(
+            AuditEvent(
+                "demo",
+                "airspace.path_checked",
+                now,
+                {name: _sha256_file(out_dir / "airspace" / name)},
+                {"status": doc["status"], "incursions": len(doc["incursions"])},
+            )
+        )
+    for name in ("plan.json", "mission.plan", "mission.waypoints"):
+        events.append(
+            AuditEvent("demo", "plan.written", now, {name: _sha256_file(out_dir / "plan" / name)})
+        )
+    progress.advance(task)
+    with SqliteAuditStore(stage / "audit.db") as store:
+        log = AuditLog(store)
+        receipt = log.append_batch(events)
+        checkpoint = log.checkpoint(signer, now)
+        progress.advance(task)
+        report = log.verify(load_verifier(public))
+        progress.advance(task)
+        bundle = stage / "bundle.json"
+        log.export(bundle, load_verifier(public))
+    bundle_report = verify_bundle_file(bundle, public)
+    progress.advance(task)
+    console.print(
+        f"audit: {receipt.count} events appended ({report.entries} in the log), checkpoint at "
+        f"tree size {checkpoint.tree_size}, log VALID, offline bundle VALID "
+        f"({bundle_report.entries} entries)"
+    )
+    return {"folder": str(stage), "entries": report.entries, "valid": True}
+
+
 def run_demo(out_dir: Path, console: Console) -> dict[str, Any]:
     """Run the end-to-end demo into ``out_dir`` and print a readable summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -245,7 +404,11 @@ def run_demo(out_dir: Path, console: Console) -> dict[str, Any]:
         console=console,
         transient=True,
     ) as progress:
-        summary = {"airspace": _demo_airspace(out_dir, console, progress)}
+        summary = {
+            "airspace": _demo_airspace(out_dir, console, progress),
+            "plan": _demo_plan(out_dir, console, progress),
+        }
+        summary["audit"] = _demo_audit(out_dir, console, progress)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.rule("Outputs")
     for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):

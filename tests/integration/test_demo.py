@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,16 @@ import pytest
 from standoff.cli import main
 
 
-def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
     assert main(["demo", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    summary = json.loads((out / "summary.json").read_text())
-    stage = out / "airspace"
+    return out
+
+
+def test_demo_airspace_stage(demo_dir: Path) -> None:
+    summary = json.loads((demo_dir / "summary.json").read_text())
+    stage = demo_dir / "airspace"
     for name in (
         "places.csv",
         "places_classified.csv",
@@ -29,15 +34,34 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     flown = json.loads((stage / "check_flown.json").read_text())
     assert flown["incursions"][0]["airspace"] == "MEX"
     assert flown["unknown_gaps"], "the demo track has a telemetry gap"
-    assert "NON_CONFORMANT" in printed
-    assert str(stage) in printed
     # The files the demo writes are valid inputs for the CLI.
+    planned = str(stage / "planned_path.geojson")
+    assert main(["airspace", "check", planned, "--operator", "USA", "--margin-m", "3000"]) == 0
+    track = str(stage / "flown_track.csv")
+    assert main(["airspace", "check", track, "--operator", "USA", "--margin-m", "3000"]) == 1
+
+
+def test_demo_plan_stage(demo_dir: Path) -> None:
+    stage = demo_dir / "plan"
+    for name in (
+        "mission.yaml",
+        "plan.json",
+        "path.geojson",
+        "mission.plan",
+        "mission.waypoints",
+        "plan.kml",
+    ):
+        assert (stage / name).is_file(), name
+    summary = json.loads((stage / "summary.json").read_text())
+    assert summary["min_clearance_m"] >= summary["margin_m"] == 3000
+    assert all(a["coverage_efficiency"] >= 0.9 for a in summary["aoi"])
+    # The planned path is a valid, conformant input for the airspace checker.
     assert (
         main(
             [
                 "airspace",
                 "check",
-                str(stage / "planned_path.geojson"),
+                str(stage / "path.geojson"),
                 "--operator",
                 "USA",
                 "--margin-m",
@@ -46,17 +70,24 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         )
         == 0
     )
-    assert (
-        main(
-            [
-                "airspace",
-                "check",
-                str(stage / "flown_track.csv"),
-                "--operator",
-                "USA",
-                "--margin-m",
-                "3000",
-            ]
-        )
-        == 1
-    )
+
+
+def test_demo_audit_stage_and_tamper_detection(
+    demo_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage = demo_dir / "audit"
+    key = str(stage / "keys" / "standoff-audit.pub.pem")
+    db = stage / "audit.db"
+    assert main(["audit", "verify", "--db", str(db), "--key", key]) == 0
+    assert main(["audit", "verify-bundle", str(stage / "bundle.json"), "--key", key]) == 0
+    capsys.readouterr()
+    tampered = stage / "tampered.db"
+    tampered.write_bytes(db.read_bytes())
+    with sqlite3.connect(tampered) as conn:
+        tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
+        table = next(t for t in tables if "entr" in t)
+        cols = [r[1] for r in conn.execute(f"pragma table_info({table})")]
+        blob = next(c for c in cols if c in ("entry", "entry_json", "body", "data", "entry_bytes"))
+        conn.execute(f"update {table} set {blob} = replace({blob}, 'demo', 'evil') where rowid = 2")
+    assert main(["audit", "verify", "--db", str(tampered), "--key", key]) == 1
+    assert "INVALID" in capsys.readouterr().err

@@ -16,6 +16,7 @@ marked mixed and their points are tested exactly against the polygons with an ST
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -118,7 +119,7 @@ class BoundaryIndex:
             parts = list(
                 pool.map(
                     lambda ab: self._nearest(lon[ab[0] : ab[1]], lat[ab[0] : ab[1]], threads=1),
-                    zip(bounds[:-1], bounds[1:], strict=True),
+                    itertools.pairwise(bounds),
                 )
             )
         return NearestBoundary(

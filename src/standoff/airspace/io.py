@@ -237,7 +237,12 @@ def read_paths(path: str | Path) -> list[NamedPath]:
         )
     source = str(p)
     out: list[NamedPath] = []
-    for where, geom, props in _features(_load_json(p), source):
+    features = _features(_load_json(p), source)
+    # A product that also carries orbits, bases or areas marks its flight path(s) with
+    # properties.kind = "path": read only those.
+    if any(props.get("kind") == "path" for _, _, props in features):
+        features = [f for f in features if f[2].get("kind") == "path"]
+    for where, geom, props in features:
         if geom.get("type") != "LineString":
             raise InputError(
                 "a path must be a LineString",

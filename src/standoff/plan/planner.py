@@ -24,6 +24,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
 
 from standoff.airspace import Airspace, FlightPath, check_path
 from standoff.core.errors import AirspaceViolation, InfeasiblePlan
@@ -304,7 +305,7 @@ def plan_mission(
     base_xy = (base.x, base.y)
     if not transit_free.covers(base):
         # Climb-out from the base to the nearest point clear of the turn allowance.
-        near = shapely.ops.nearest_points(transit_free, base)[0]
+        near = nearest_points(transit_free, base)[0]
         climb = np.asarray([base_xy, (near.x, near.y)])
         if not flyable.covers(LineString(climb)):
             raise InfeasiblePlan(f"no legal climb-out from {req.base_icao}")

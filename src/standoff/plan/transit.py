@@ -55,14 +55,29 @@ def shortest_path(
         return np.asarray([start, goal], dtype=np.float64)
     tol = 100.0
     nodes = np.empty((0, 2))
-    graph_free: BaseGeometry = free
     for _ in range(8):
-        graph_free = free.buffer(-tol).simplify(tol * 0.9)
-        nodes = _reflex_corners(graph_free)
+        nodes = _reflex_corners(free.buffer(-tol).simplify(tol * 0.9))
         if len(nodes) <= _MAX_NODES:
             break
         tol *= 2.0
-    pts = np.vstack([np.asarray([start, goal], dtype=np.float64), nodes])
+    # Corners far off the way cannot be on a short route: keep those inside an ellipse with
+    # foci at the ends, widened step by step if no route is found.
+    ends = np.asarray([start, goal], dtype=np.float64)
+    direct = float(np.hypot(*(ends[1] - ends[0])))
+    detour = (
+        np.hypot(*(nodes - ends[0]).T) + np.hypot(*(nodes - ends[1]).T)
+        if len(nodes)
+        else np.empty(0)
+    )
+    for stretch in (1.3, 2.0, 4.0, np.inf):
+        route = _route(free, ends, nodes[detour <= stretch * direct + 20_000.0])
+        if route is not None:
+            return route
+    raise InfeasiblePlan("no legal transit route connects the base and the orbit")
+
+
+def _route(free: BaseGeometry, ends: FloatArray, nodes: FloatArray) -> FloatArray | None:
+    pts = np.vstack([ends, nodes])
     n = len(pts)
     i, j = np.triu_indices(n, k=1)
     lines = shapely.linestrings(np.stack([pts[i], pts[j]], axis=1))
@@ -74,7 +89,7 @@ def shortest_path(
     )
     dist, pred = dijkstra(graph, directed=False, indices=0, return_predecessors=True)
     if not np.isfinite(dist[1]):
-        raise InfeasiblePlan("no legal transit route connects the base and the orbit")
+        return None
     route = [1]
     while route[-1] != 0:
         route.append(int(pred[route[-1]]))

@@ -1,0 +1,5 @@
+"""Repositories: SQLite by default (PostgreSQL later), each behind a port defined upstream."""
+
+from standoff.store.sqlite_audit import SqliteAuditStore
+
+__all__ = ["SqliteAuditStore"]
