@@ -177,3 +177,23 @@ def test_random_border_aois_give_conformant_plans(
         assert orbit.radius_m >= req.aircraft.turn_radius_m()
     for cov in plan.coverage:
         assert cov.coverage_efficiency <= 1.0 + 1e-9
+
+
+def test_an_aoi_beyond_the_endurance_is_reported_not_dropped(airspace: Airspace) -> None:
+    doc = _mission(
+        aircraft={"profile": "mq9", "endurance_s": 6 * 3600},
+        on_station_s=3600,
+        aoi=[
+            {"name": "near", "geometry": _box(-111.6, 31.1, -111.2, 31.35)},
+            {"name": "matamoros", "geometry": _box(-97.7, 25.6, -97.4, 25.8)},
+        ],
+    )
+    plan = plan_mission(airspace, parse_mission(doc, source="m.yaml"))
+    _assert_sound(airspace, plan)
+    by_name = {c.name: c for c in plan.coverage}
+    assert by_name["near"].reachable
+    assert by_name["near"].coverage_efficiency >= 0.9
+    assert not by_name["matamoros"].reachable
+    assert "endurance" in by_name["matamoros"].note
+    assert by_name["matamoros"].covered_m2 == 0.0
+    assert plan.endurance_reserve_s >= 0

@@ -313,26 +313,42 @@ def plan_mission(
     else:
         climb = np.asarray([base_xy])
         gateway = base_xy
-    routes: list[FloatArray] = []
-    prev = gateway
-    for i in order:
-        route = shortest_path(transit_free, prev, hubs[i])
-        routes.append(np.vstack([route, entry_pts[i][None, :]]))
-        prev = hubs[i]
-    back = np.vstack(
-        [np.asarray(entry_pts[order[-1]])[None, :], shortest_path(transit_free, prev, gateway)]
-    )
-    transit_m = sum(_path_length(r) for r in routes) + _path_length(back) + 2 * _path_length(climb)
-    transit_s = transit_m / aircraft.cruise_speed_mps
-    available = aircraft.endurance_s - aircraft.reserve_s - transit_s
-    periods = [_path_length(loops[i]) / aircraft.loiter_speed_mps for i in order]
-    if available < sum(periods):
-        names = ", ".join(a.name for a in req.aois)
-        raise InfeasiblePlan(
-            f"the AOIs ({names}) do not fit the endurance: transits take "
-            f"{transit_s / 3600:.1f} h of {aircraft.endurance_s / 3600:.1f} h endurance "
-            f"with a {aircraft.reserve_s / 3600:.1f} h reserve"
+
+    def route_all(sequence: list[int]) -> tuple[list[FloatArray], FloatArray, float]:
+        legs_xy: list[FloatArray] = []
+        prev = gateway
+        for i in sequence:
+            route = shortest_path(transit_free, prev, hubs[i])
+            legs_xy.append(np.vstack([route, entry_pts[i][None, :]]))
+            prev = hubs[i]
+        home = np.vstack(
+            [
+                np.asarray(entry_pts[sequence[-1]])[None, :],
+                shortest_path(transit_free, prev, gateway),
+            ]
         )
+        metres = (
+            sum(_path_length(r) for r in legs_xy) + _path_length(home) + 2 * _path_length(climb)
+        )
+        return legs_xy, home, metres / aircraft.cruise_speed_mps
+
+    # Orbits that do not fit the endurance are dropped, last in the tour first, and the AOIs
+    # they alone served are reported as not reachable (never silently dropped).
+    dropped: list[int] = []
+    while True:
+        routes, back, transit_s = route_all(order)
+        available = aircraft.endurance_s - aircraft.reserve_s - transit_s
+        periods = [_path_length(loops[i]) / aircraft.loiter_speed_mps for i in order]
+        if available >= sum(periods):
+            break
+        if len(order) == 1:
+            names = ", ".join(a.name for a in req.aois)
+            raise InfeasiblePlan(
+                f"the AOIs ({names}) do not fit the endurance: transits take "
+                f"{transit_s / 3600:.1f} h of {aircraft.endurance_s / 3600:.1f} h endurance "
+                f"with a {aircraft.reserve_s / 3600:.1f} h reserve"
+            )
+        dropped.append(order.pop())
     wanted = available if req.on_station_s is None else min(req.on_station_s, available)
     share = np.asarray([gains[chosen.index(chosen[i])] for i in order])
     share = share / share.sum() if share.sum() > 0 else np.full(len(order), 1.0 / len(order))
@@ -440,19 +456,34 @@ def plan_mission(
         )
 
     # --- coverage per AOI
+    kept = [chosen[i] for i in order]
     footprints = shapely.union_all(
         [
             LineString([seg_a[i], seg_b[i]]).buffer(see)
             if leg_len[i] > 0
             else Point(seg_a[i]).buffer(see)
-            for i in chosen
+            for i in kept
         ]
     )
     coverage: list[AoiCoverage] = []
     for aoi, a_xy, c_xy in zip(req.aois, aoi_xy, coverable_xy, strict=True):
         covered = shapely.intersection(c_xy, footprints).area
         seen_s = sum(o.on_station_s for o in orbit_records if aoi.name in o.aoi_names)
-        coverage.append(AoiCoverage(aoi.name, aoi.priority, a_xy.area, c_xy.area, covered, seen_s))
+        lost = seen_s == 0 and any(
+            (covers[chosen[i]] & (caoi == req.aois.index(aoi))).any() for i in dropped
+        )
+        coverage.append(
+            AoiCoverage(
+                aoi.name,
+                aoi.priority,
+                a_xy.area,
+                c_xy.area,
+                covered,
+                seen_s,
+                reachable=not lost,
+                note="does not fit the endurance with the other AOIs" if lost else "",
+            )
+        )
     return MissionPlan(
         mission_name=req.name,
         operator=req.operator,
