@@ -438,6 +438,101 @@ def audit_verify_bundle_cmd(
     )
 
 
+@app.command("certify")
+def certify(
+    run_dir: Annotated[
+        Path, typer.Argument(help="Run folder holding flight.csv (or give --track).")
+    ],
+    key: Annotated[Path, typer.Option("--key", help="Private key PEM that signs the certificate.")],
+    track: Annotated[
+        Path | None, typer.Option("--track", help="Flown track (CSV time,lat,lon or GeoJSON).")
+    ] = None,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan", help="plan.json of the sortie (mission, operator, margin)."),
+    ] = None,
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="ISO3 of the state flying.")
+    ] = None,
+    margin_m: Annotated[
+        float | None, typer.Option("--margin-m", help="Required clearance, metres.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the certificate.")] = False,
+) -> None:
+    """Check a flown track exactly and write a signed certificate.json into RUN_DIR."""
+    from datetime import UTC, datetime
+
+    from standoff.oversight import load_signer
+    from standoff.oversight.certificate import certify_track
+
+    flown = track if track is not None else run_dir / "flight.csv"
+    if not flown.is_file():
+        raise InputError(
+            "no flown track: RUN_DIR/flight.csv is missing and --track was not given",
+            source=str(flown),
+        )
+    plan_path = plan_file
+    if plan_path is None:
+        for candidate in (run_dir / "plan.json", run_dir.parent / "plan" / "plan.json"):
+            if candidate.is_file():
+                plan_path = candidate
+                break
+    mission = ""
+    if plan_path is not None:
+        from standoff.share import read_plan_json
+
+        plan_doc = read_plan_json(plan_path)
+        mission = plan_doc.mission_name
+        operator = operator or plan_doc.operator
+        margin_m = plan_doc.margin_m if margin_m is None else margin_m
+    if operator is None or margin_m is None:
+        raise InputError("give --plan, or --operator and --margin-m", source="arguments")
+    airspace = _load_airspace(None)
+    airspace.check_operator(operator, source="--operator")
+    document, check = certify_track(
+        airspace,
+        flown,
+        operator=operator,
+        margin_m=margin_m,
+        signer=load_signer(key),
+        issued_at=datetime.now(UTC),
+        software_version=__version__,
+        mission=mission,
+        plan_path=plan_path,
+    )
+    out = run_dir / "certificate.json"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        _print_json(document)
+    else:
+        _stdout().print(
+            f"{out}: {check.status.upper()} ({len(check.incursions)} incursion(s), "
+            f"minimum clearance {check.min_clearance_m:,.0f} m), signed"
+        )
+
+
+@app.command("verify")
+def verify(
+    certificate: Annotated[Path, typer.Argument(help="certificate.json to check offline.")],
+    key: Annotated[Path, typer.Option("--key", help="Public key PEM.")],
+    track: Annotated[
+        Path | None, typer.Option("--track", help="The flown track it should certify.")
+    ] = None,
+) -> None:
+    """Verify a certificate offline: exit 0 valid, 1 invalid."""
+    from standoff.oversight import load_verifier
+    from standoff.oversight.certificate import verify_certificate
+
+    result = _integrity(
+        lambda: verify_certificate(certificate, load_verifier(key), track_path=track)
+    )
+    _stdout().print(
+        f"VALID certificate for {result.mission or 'an unnamed mission'}: status {result.status}"
+        + (", track matches" if result.track_checked else "")
+    )
+
+
 # --------------------------------------------------------------------------- demo
 
 

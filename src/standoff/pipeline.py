@@ -367,6 +367,30 @@ def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str
                 {"status": doc["status"], "incursions": len(doc["incursions"])},
             )
         )
+    from standoff import __version__
+    from standoff.oversight.certificate import certify_track
+
+    certificate, check = certify_track(
+        Airspace.load(),
+        out_dir / "airspace" / "flown_track.csv",
+        operator=DEMO_OPERATOR,
+        margin_m=DEMO_MARGIN_M,
+        signer=signer,
+        issued_at=now,
+        software_version=__version__,
+        mission="demo flown track",
+    )
+    cert_path = out_dir / "airspace" / "certificate.json"
+    cert_path.write_text(json.dumps(certificate, indent=2) + "\n", encoding="utf-8")
+    events.append(
+        AuditEvent(
+            "demo",
+            "certificate.issued",
+            now,
+            {"certificate.json": _sha256_file(cert_path)},
+            {"status": check.status},
+        )
+    )
     for name in ("plan.json", "mission.plan", "mission.waypoints"):
         events.append(
             AuditEvent("demo", "plan.written", now, {name: _sha256_file(out_dir / "plan" / name)})
@@ -383,6 +407,7 @@ def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str
         log.export(bundle, load_verifier(public))
     bundle_report = verify_bundle_file(bundle, public)
     progress.advance(task)
+    console.print(f"certificate for the flown track: {check.status.upper()}, signed ({cert_path})")
     console.print(
         f"audit: {receipt.count} events appended ({report.entries} in the log), checkpoint at "
         f"tree size {checkpoint.tree_size}, log VALID, offline bundle VALID "

@@ -1,0 +1,151 @@
+"""Conformance certificates: a signed, offline-verifiable statement of what a flown track did.
+
+After a sortie (simulated, or a real track imported as CSV or GeoJSON), the flown path is
+checked exactly against the airspace (:func:`standoff.airspace.check_path`) and the result is
+written as canonical JSON (RFC 8785) with an Ed25519 signature over it: mission id, plan hash,
+flown-track hash, time span, minimum clearance, every incursion (or none), unknown gaps, the
+airspace data's hash and the software version.  Anyone with the public key can verify it
+offline, and with the track file can check that the certificate speaks of that track.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from standoff.airspace import Airspace, PathCheck, check_path
+from standoff.airspace.io import read_paths
+from standoff.core.errors import InputError, IntegrityError
+from standoff.oversight._utc import format_utc
+from standoff.oversight.canonical import canonical_json
+from standoff.oversight.keys import Signer, Verifier
+
+__all__ = [
+    "CERTIFICATE_SCHEMA",
+    "CertificateCheck",
+    "certify_track",
+    "verify_certificate",
+]
+
+CERTIFICATE_SCHEMA = "standoff.certificate/1"
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """What :func:`verify_certificate` established (it raises if anything failed)."""
+
+    mission: str
+    status: str
+    key_id_hex: str
+    track_checked: bool
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _span(check_start: datetime | None, duration_s: float | None) -> dict[str, Any]:
+    if check_start is None:
+        return {"start": None, "end": None}
+    end = check_start + timedelta(seconds=duration_s or 0.0)
+    return {"start": format_utc(check_start, field="start"), "end": format_utc(end, field="end")}
+
+
+def certify_track(
+    airspace: Airspace,
+    track_path: Path,
+    *,
+    operator: str,
+    margin_m: float,
+    signer: Signer,
+    issued_at: datetime,
+    software_version: str,
+    mission: str = "",
+    plan_path: Path | None = None,
+    max_gap_s: float = 30.0,
+) -> tuple[dict[str, Any], PathCheck]:
+    """Check ``track_path`` and return the signed certificate document and the check."""
+    paths = read_paths(track_path)
+    if len(paths) != 1:
+        raise InputError("a flown track must hold exactly one path", source=str(track_path))
+    flown = paths[0].path
+    check = check_path(airspace, flown, operator, margin_m, max_gap_s=max_gap_s)
+    duration = None
+    if flown.time_s is not None:
+        duration = float(flown.time_s[-1] - flown.time_s[0])
+    start = flown.at_utc(float(flown.time_s[0])) if flown.time_s is not None else None
+    body: dict[str, Any] = {
+        "schema": CERTIFICATE_SCHEMA,
+        "mission": mission,
+        "operator": check.operator,
+        "margin_m": check.margin_m,
+        "plan_sha256": _sha256(plan_path) if plan_path is not None else None,
+        "flown_track": {
+            "file": track_path.name,
+            "sha256": _sha256(track_path),
+            "fixes": check.fixes,
+        },
+        "time_span": _span(start, duration),
+        "status": check.status,
+        "conformant": check.conformant,
+        "min_clearance_m": round(check.min_clearance_m, 2),
+        "incursions": [i.to_dict() for i in check.incursions],
+        "unknown_gaps": [g.to_dict() for g in check.gaps],
+        "airspace_sha256": check.airspace_sha256,
+        "check": {
+            "tolerance_m": check.tolerance_m,
+            "resolution_m": check.resolution_m,
+            "max_gap_s": check.max_gap_s,
+            "edges": "geodesic segments between fixes, checked exactly",
+        },
+        "software": {"standoff": software_version},
+        "issued_at": format_utc(issued_at.astimezone(UTC), field="issued_at"),
+        "key_id": signer.verifier.key_id_hex,
+    }
+    body = json.loads(json.dumps(body, default=str))  # plain JSON types only
+    signature = signer.sign(canonical_json(body))
+    document = {
+        "certificate": body,
+        "signature": {"alg": "Ed25519", "value": base64.b64encode(signature).decode()},
+    }
+    return document, check
+
+
+def verify_certificate(
+    certificate_path: Path, verifier: Verifier, *, track_path: Path | None = None
+) -> CertificateCheck:
+    """Verify the signature (and, with ``track_path``, that the certificate is about that
+    track); raise :class:`IntegrityError` saying what failed."""
+    try:
+        doc = json.loads(certificate_path.read_bytes())
+        body = doc["certificate"]
+        signature = base64.b64decode(doc["signature"]["value"], validate=True)
+        if doc["signature"].get("alg") != "Ed25519" or body.get("schema") != CERTIFICATE_SCHEMA:
+            raise IntegrityError(
+                f"{certificate_path}: not a {CERTIFICATE_SCHEMA} Ed25519 certificate"
+            )
+    except FileNotFoundError as exc:
+        raise InputError("file not found", source=str(certificate_path)) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"{certificate_path}: malformed certificate ({exc})") from exc
+    if not verifier.verify(signature, canonical_json(body)):
+        raise IntegrityError(
+            f"{certificate_path}: the signature does not match the certificate or the key"
+        )
+    checked = False
+    if track_path is not None:
+        actual = _sha256(track_path)
+        if actual != body["flown_track"]["sha256"]:
+            raise IntegrityError(
+                f"{track_path}: sha256 {actual} is not the certified track's "
+                f"{body['flown_track']['sha256']}"
+            )
+        checked = True
+    return CertificateCheck(
+        str(body.get("mission", "")), str(body["status"]), verifier.key_id_hex, checked
+    )
