@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely.geometry import Polygon, box, shape
+from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
 from standoff.airspace._index import NO_OWNER, BoundaryIndex, OwnerGrid, PolygonSet
@@ -96,6 +96,7 @@ class Airspace:
     _grid: OwnerGrid | None = field(default=None, init=False, repr=False)
     _boundaries: BoundaryIndex | None = field(default=None, init=False, repr=False)
     _forbidden: dict[str, _ForbiddenModel] = field(default_factory=dict, init=False, repr=False)
+    _permitted: dict[str, BaseGeometry] = field(default_factory=dict, init=False, repr=False)
 
     # ------------------------------------------------------------------ construction
 
@@ -382,11 +383,13 @@ class Airspace:
         return out
 
     def permitted_polygon(self, operator: str) -> BaseGeometry:
-        """The operator's permitted region (own airspace and international) in the data box."""
-        model_groups = [
-            g for c, g in zip(self.codes, self.geometries, strict=True) if c != operator.upper()
-        ]
-        self.check_operator(operator)
-        forbidden = shapely.union_all(model_groups + [z.geometry for z in self.no_fly_zones])
-        result = box(*self.data_box).difference(forbidden)
-        return result if not isinstance(result, Polygon) or not result.is_empty else Polygon()
+        """The operator's permitted region (own airspace and international) in the data box,
+        minus every no-fly zone. Cached per operator."""
+        code = self.codes[self.check_operator(operator)]
+        if code not in self._permitted:
+            forbidden = shapely.union_all(
+                [g for c, g in zip(self.codes, self.geometries, strict=True) if c != code]
+                + [z.geometry for z in self.no_fly_zones]
+            )
+            self._permitted[code] = box(*self.data_box).difference(forbidden)
+        return self._permitted[code]
