@@ -224,3 +224,54 @@ def test_keys_new_never_prints_the_private_key(
     assert private.splitlines()[1] not in out
     assert oct((tmp_path / "standoff-audit.key.pem").stat().st_mode & 0o777) == "0o600"
     assert run(["keys", "new", "--out", str(tmp_path)], capsys)[0] == 2  # never overwrites
+
+
+def test_scenario_simulate_and_track_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    code, out, _ = run(["mission", "show", "demo"], capsys)
+    mission = tmp_path / "mission.yaml"
+    doc = yaml.safe_load(out)
+    doc["on_station_s"] = 1800  # a short sortie keeps the test quick
+    mission.write_text(yaml.safe_dump(doc))
+    assert run(["plan", str(mission), "--out", str(tmp_path / "plan")], capsys)[0] == 0
+    code, out, _ = run(["scenario", "show", "demo"], capsys)
+    assert code == 0
+    scenario = yaml.safe_load(out)
+    scenario["duration_s"] = 1800
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    code, out, err = run(
+        [
+            "simulate",
+            str(tmp_path / "plan"),
+            "--scenario",
+            str(tmp_path / "scenario.yaml"),
+            "--out",
+            str(tmp_path / "run"),
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    sim = json.loads(out)
+    assert sim["flown_path"] == "conformant"
+    assert sim["detections"] > 0
+    code, out, err = run(
+        [
+            "track",
+            str(tmp_path / "run" / "detections.csv"),
+            "--out",
+            str(tmp_path / "tracks.csv"),
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert json.loads(out)["detections"] == sim["detections"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,x_m,y_m\n0,1,2\n0,nan,2\n")
+    code, _, err = run(["track", str(bad), "--out", str(tmp_path / "t.csv")], capsys)
+    assert code == 2
+    assert "row 3" in err

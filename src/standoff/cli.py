@@ -438,6 +438,110 @@ def audit_verify_bundle_cmd(
     )
 
 
+scenario_app = typer.Typer(
+    help="Scenario files: show the built-in demo scenario.", no_args_is_help=True
+)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("show")
+def scenario_show(
+    name: Annotated[str, typer.Argument(help="Built-in scenario name (demo).")],
+) -> None:
+    """Print a built-in scenario as YAML, to copy and edit."""
+    from standoff.sim import DEMO_SCENARIO_YAML
+
+    if name != "demo":
+        raise InputError(
+            "unknown built-in scenario; built-in: demo", source="argument NAME", value=name
+        )
+    sys.stdout.write(DEMO_SCENARIO_YAML)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    plan_dir: Annotated[Path, typer.Argument(help="Folder with plan.json (from `standoff plan`).")],
+    scenario: Annotated[
+        Path, typer.Option("--scenario", help="Scenario YAML (see `standoff scenario show demo`).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Run folder: flight, truth, detections, meta.json.")
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Fly a plan over a synthetic world; write truth and detections; check the flown path."""
+    from standoff.pipeline import run_simulation
+
+    summary = run_simulation(plan_dir / "plan.json", scenario, out, fmt=fmt)
+    doc = {
+        "out": str(summary.out_dir),
+        "files": list(summary.files),
+        "scans": summary.scans,
+        "detections": summary.detections,
+        "false_alarms": summary.false_alarms,
+        "truth_rows": summary.truth_rows,
+        "flown_path": summary.path_check.status,
+        "flown_min_clearance_m": round(summary.path_check.min_clearance_m, 1),
+        "deviation": summary.deviation,
+    }
+    if as_json:
+        _print_json(doc)
+    else:
+        _stdout().print(
+            f"{summary.out_dir}: {summary.scans:,} scans, {summary.detections:,} detections "
+            f"({summary.false_alarms:,} false alarms); "
+            f"flown path {summary.path_check.status.upper()}, "
+            f"minimum clearance {summary.path_check.min_clearance_m:,.0f} m, "
+            f"cross-track p95 {summary.deviation.get('cross_track_p95_m', 0.0):,.0f} m"
+        )
+    raise typer.Exit(0 if summary.path_check.conformant else 1)
+
+
+@app.command("track")
+def track_cmd(
+    detections: Annotated[
+        Path, typer.Argument(help="Detections CSV or Parquet (time; x,y / x_m,y_m / lat,lon).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Tracks CSV: one row per confirmed track per scan.")
+    ],
+    sigma_m: Annotated[
+        float | None, typer.Option("--sigma-m", help="Measurement noise when the file has none.")
+    ] = None,
+    pd: Annotated[float | None, typer.Option("--pd", help="Detection probability.")] = None,
+    clutter_per_scan: Annotated[
+        float | None, typer.Option("--clutter-per-scan", help="Expected false alarms per scan.")
+    ] = None,
+    area_m2: Annotated[
+        float | None, typer.Option("--area-m2", help="Area one scan covers (for clutter density).")
+    ] = None,
+    fixed_lag: Annotated[
+        bool, typer.Option("--fixed-lag", help="Report each scan one scan late, smoothed.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Turn detections into tracks with one identity per vehicle."""
+    from standoff.track import track_file
+
+    summary = track_file(
+        detections,
+        out,
+        sigma_m=sigma_m,
+        pd=pd,
+        clutter_per_scan=clutter_per_scan,
+        area_m2=area_m2,
+        fixed_lag=fixed_lag,
+    )
+    if as_json:
+        _print_json(summary.to_dict())
+        return
+    _stdout().print(
+        f"{out}: {summary.tracks:,} confirmed tracks from {summary.detections:,} detections in "
+        f"{summary.scans:,} scans ({summary.detections_per_s:,.0f} detections/s)"
+    )
+
+
 @app.command("certify")
 def certify(
     run_dir: Annotated[

@@ -291,6 +291,21 @@ def plan_summary(plan: MissionPlan, files: dict[str, Path], seconds: float) -> d
     }
 
 
+def run_simulation(
+    plan_path: Path, scenario_path: Path, out_dir: Path, *, fmt: str = "csv", progress: Any = None
+) -> Any:
+    """plan.json + scenario -> flown path, truth, detections (checked against airspace)."""
+    from standoff.core.errors import InputError
+    from standoff.share import read_plan_json
+    from standoff.sim import load_scenario, simulate
+
+    if fmt not in ("csv", "parquet"):
+        raise InputError("must be csv or parquet", source="--format", value=fmt)
+    plan = read_plan_json(plan_path)
+    scenario = load_scenario(scenario_path)
+    return simulate(plan, scenario, Airspace.load(), out_dir, fmt=fmt, progress=progress)  # type: ignore[arg-type]
+
+
 def _demo_plan(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
     stage = out_dir / "plan"
     stage.mkdir(parents=True, exist_ok=True)
@@ -325,6 +340,46 @@ def _demo_plan(out_dir: Path, console: Console, progress: Progress) -> dict[str,
         "folder": str(stage),
         **{k: v for k, v in summary.items() if k in ("min_clearance_m", "aoi")},
     }
+
+
+def _demo_run(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+    from standoff.sim import DEMO_SCENARIO_YAML
+
+    stage = out_dir / "run"
+    stage.mkdir(parents=True, exist_ok=True)
+    scenario = stage / "scenario.yaml"
+    scenario.write_text(DEMO_SCENARIO_YAML, encoding="utf-8")
+    task = progress.add_task("run: fly the plan, move the world, sense", total=1.0)
+
+    def tick(done: float, total: float) -> None:
+        progress.update(task, completed=done / total if total else 1.0)
+
+    summary = run_simulation(out_dir / "plan" / "plan.json", scenario, stage, progress=tick)
+    progress.update(task, completed=1.0)
+    check = summary.path_check
+    console.print(
+        f"run: {summary.scans:,} scans, {summary.detections:,} detections "
+        f"({summary.false_alarms:,} false alarms), {summary.truth_rows:,} truth rows; flown path "
+        f"{check.status.upper()} (minimum clearance {check.min_clearance_m:,.0f} m, "
+        f"cross-track p95 {summary.deviation.get('cross_track_p95_m', 0.0):,.0f} m)"
+    )
+    return {"folder": str(stage), "flown_path": check.status, "detections": summary.detections}
+
+
+def _demo_tracks(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+    from standoff.track import track_file
+
+    stage = out_dir / "tracks"
+    stage.mkdir(parents=True, exist_ok=True)
+    task = progress.add_task("tracks: detections -> tracks", total=1)
+    summary = track_file(out_dir / "run" / "detections.csv", stage / "tracks.csv")
+    progress.advance(task)
+    console.print(
+        f"tracks: {summary.tracks:,} confirmed tracks from {summary.detections:,} detections in "
+        f"{summary.scans:,} scans ({summary.detections_per_s:,.0f} detections/s) "
+        f"-> {stage / 'tracks.csv'}"
+    )
+    return {"folder": str(stage), **summary.to_dict()}
 
 
 def _sha256_file(path: Path) -> str:
@@ -391,6 +446,28 @@ def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str
             {"status": check.status},
         )
     )
+    run_cert, run_check = certify_track(
+        Airspace.load(),
+        out_dir / "run" / "flight.csv",
+        operator=DEMO_OPERATOR,
+        margin_m=DEMO_MARGIN_M,
+        signer=signer,
+        issued_at=now,
+        software_version=__version__,
+        mission="sasabe-corridor",
+        plan_path=out_dir / "plan" / "plan.json",
+    )
+    run_cert_path = out_dir / "run" / "certificate.json"
+    run_cert_path.write_text(json.dumps(run_cert, indent=2) + "\n", encoding="utf-8")
+    events.append(
+        AuditEvent(
+            "demo",
+            "certificate.issued",
+            now,
+            {"run/certificate.json": _sha256_file(run_cert_path)},
+            {"status": run_check.status},
+        )
+    )
     for name in ("plan.json", "mission.plan", "mission.waypoints"):
         events.append(
             AuditEvent("demo", "plan.written", now, {name: _sha256_file(out_dir / "plan" / name)})
@@ -407,7 +484,10 @@ def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str
         log.export(bundle, load_verifier(public))
     bundle_report = verify_bundle_file(bundle, public)
     progress.advance(task)
-    console.print(f"certificate for the flown track: {check.status.upper()}, signed ({cert_path})")
+    console.print(
+        f"certificates: simulated sortie {run_check.status.upper()} ({run_cert_path}); "
+        f"sample drifted track {check.status.upper()} ({cert_path}); both signed"
+    )
     console.print(
         f"audit: {receipt.count} events appended ({report.entries} in the log), checkpoint at "
         f"tree size {checkpoint.tree_size}, log VALID, offline bundle VALID "
@@ -433,6 +513,8 @@ def run_demo(out_dir: Path, console: Console) -> dict[str, Any]:
             "airspace": _demo_airspace(out_dir, console, progress),
             "plan": _demo_plan(out_dir, console, progress),
         }
+        summary["run"] = _demo_run(out_dir, console, progress)
+        summary["tracks"] = _demo_tracks(out_dir, console, progress)
         summary["audit"] = _demo_audit(out_dir, console, progress)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.rule("Outputs")

@@ -91,3 +91,28 @@ def test_demo_audit_stage_and_tamper_detection(
         conn.execute(f"update {table} set {blob} = replace({blob}, 'demo', 'evil') where rowid = 2")
     assert main(["audit", "verify", "--db", str(tampered), "--key", key]) == 1
     assert "INVALID" in capsys.readouterr().err
+
+
+def test_demo_run_and_tracks_stages(demo_dir: Path) -> None:
+    run = demo_dir / "run"
+    for name in (
+        "scenario.yaml",
+        "flight.csv",
+        "truth.csv",
+        "detections.csv",
+        "meta.json",
+        "certificate.json",
+    ):
+        assert (run / name).is_file(), name
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["flight"]["path_check"]["status"] == "conformant"
+    summary = json.loads((demo_dir / "summary.json").read_text())
+    assert summary["run"]["flown_path"] == "conformant"
+    assert summary["run"]["detections"] > 0
+    header = (demo_dir / "tracks" / "tracks.csv").read_text().splitlines()[0]
+    assert header.startswith("time,track_id,")
+    assert summary["tracks"]["tracks"] > 0
+    cert = json.loads((run / "certificate.json").read_text())["certificate"]
+    assert cert["status"] == "conformant"
+    assert cert["mission"] == "sasabe-corridor"
+    assert cert["plan_sha256"]

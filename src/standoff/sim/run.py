@@ -1,0 +1,540 @@
+"""Run a scenario against a mission plan: the flown path, the ground truth and a stream of
+detections, as generators of ``(time, batch)`` and as files."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from standoff.airspace import Airspace, FlightPath, PathCheck, check_path
+from standoff.core.errors import InputError
+from standoff.domain.detections import DetectionBatch
+from standoff.domain.mission import MissionPlan
+from standoff.platforms import AIRCRAFT, SENSORS, AircraftSpec, SensorSpec
+from standoff.sim._output import TableWriter
+from standoff.sim.flight import FlownPath, fly_path
+from standoff.sim.frame import SimFrame
+from standoff.sim.movers import KIND_NAMES, Movers, TruthSnapshot, build_movers
+from standoff.sim.roads import RoadNetwork, build_network
+from standoff.sim.scenario import Scenario
+from standoff.sim.sensing import Look, SensorReturns, eoir_look, gmti_scan
+
+__all__ = ["SimStep", "SimSummary", "SimWorld", "iter_scans", "iter_steps", "prepare", "simulate"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+ProgressFn = Callable[[float, float], None]
+
+_DEFAULT_AIRFRAME_BANK_MARGIN_DEG = 10.0
+_MAX_BANK_DEG = 45.0
+
+
+@dataclass(frozen=True)
+class SimWorld:
+    """Everything fixed before the clock runs: frame, roads, flown path, sensors."""
+
+    plan: MissionPlan
+    scenario: Scenario
+    frame: SimFrame
+    network: RoadNetwork
+    flown: FlownPath
+    flight_offset_s: float
+    """Scenario time of the plan's start (``plan.start_utc - scenario.start_utc``)."""
+    bank_limit_deg: float
+    gmti: SensorSpec | None
+    eoir: SensorSpec | None
+    aim_x_m: float
+    aim_y_m: float
+    cue_xy_m: tuple[tuple[str, float, float], ...]
+    seeds: tuple[np.random.SeedSequence, ...] = field(repr=False)
+    vehicles: int = 0
+
+    @property
+    def flight_time_s(self) -> FloatArray:
+        """Flown fixes' times in scenario seconds."""
+        return np.asarray(self.flown.time_s + self.flight_offset_s, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class SimStep:
+    """One instant of the run: detections (if a sensor looked), truth (if sampled)."""
+
+    time_s: float
+    batch: DetectionBatch | None
+    truth: TruthSnapshot | None
+    detection_truth_id: IntArray
+    """Truth id of each detection of ``batch`` (-1: false alarm)."""
+    false_alarms: int = 0
+    scanned_m2: float = 0.0
+
+
+@dataclass(frozen=True)
+class SimSummary:
+    out_dir: Path
+    files: tuple[str, ...]
+    scans: int
+    detections: int
+    false_alarms: int
+    truth_rows: int
+    flight_rows: int
+    path_check: PathCheck
+    deviation: dict[str, float]
+    meta: dict[str, Any]
+
+
+def _sensor(
+    plan: MissionPlan, name: str, given: Mapping[str, SensorSpec] | None
+) -> SensorSpec | None:
+    if name not in plan.sensors:
+        return None
+    if given is not None and name in given:
+        return given[name]
+    return SENSORS.get(name)
+
+
+def prepare(
+    plan: MissionPlan,
+    scenario: Scenario,
+    *,
+    aircraft: AircraftSpec | None = None,
+    sensors: Mapping[str, SensorSpec] | None = None,
+    seed: np.random.SeedSequence | None = None,
+    vehicles: int | None = None,
+) -> SimWorld:
+    """Build the world (roads from the seed) and fly the plan in the scenario's wind."""
+    ss = seed if seed is not None else np.random.SeedSequence(scenario.seed)
+    seeds = tuple(ss.spawn(5))
+    b = scenario.roads.bbox_deg
+    frame = SimFrame(round((b[0] + b[2]) / 2.0, 4), round((b[1] + b[3]) / 2.0, 4))
+    anchors = [(s.name, s.lon_deg, s.lat_deg) for s in scenario.sites] + [
+        (p.name, p.lon_deg, p.lat_deg) for p in scenario.border_points
+    ]
+    net = build_network(scenario.roads, frame, np.random.default_rng(seeds[0]), anchors)
+    spec = aircraft or AIRCRAFT.get(plan.aircraft_name)
+    if scenario.flight.bank_limit_deg is not None:
+        bank = scenario.flight.bank_limit_deg
+    else:
+        # Assumption: the airframe may bank beyond the planning bank (autopilots allow ~45 deg).
+        planning = spec.bank_limit_deg if spec is not None else 25.0
+        bank = min(planning + _DEFAULT_AIRFRAME_BANK_MARGIN_DEG, _MAX_BANK_DEG)
+    if len(plan.path_time_s) < 2:
+        raise InputError("the plan has no flight path", source=plan.mission_name)
+    px, py = frame.to_xy(plan.path_lon_deg, plan.path_lat_deg)
+    flown = fly_path(
+        px,
+        py,
+        np.asarray(plan.path_time_s, dtype=np.float64),
+        wind_speed_mps=scenario.wind_speed_mps,
+        wind_from_deg=scenario.wind_from_deg,
+        bank_limit_deg=bank,
+        bank_rate_dps=scenario.flight.bank_rate_dps,
+        lookahead_s=scenario.flight.lookahead_s,
+        dt_s=scenario.flight.dt_s,
+    )
+    g = scenario.gmti
+    if g.look_lon_deg is not None and g.look_lat_deg is not None:
+        ax, ay = frame.to_xy(g.look_lon_deg, g.look_lat_deg)
+        aim = (float(ax), float(ay))
+    else:
+        aim = (float(net.node_x_m.mean()), float(net.node_y_m.mean()))
+    sites = {s.name: s for s in scenario.sites}
+    cues = []
+    for name in scenario.eoir.cue:
+        cx, cy = frame.to_xy(sites[name].lon_deg, sites[name].lat_deg)
+        cues.append((name, float(cx), float(cy)))
+    return SimWorld(
+        plan=plan,
+        scenario=scenario,
+        frame=frame,
+        network=net,
+        flown=flown,
+        flight_offset_s=(plan.start_utc - scenario.start_utc).total_seconds(),
+        bank_limit_deg=bank,
+        gmti=_sensor(plan, "gmti", sensors),
+        eoir=_sensor(plan, "eoir", sensors),
+        aim_x_m=aim[0],
+        aim_y_m=aim[1],
+        cue_xy_m=tuple(cues),
+        seeds=seeds,
+        vehicles=scenario.traffic.vehicles if vehicles is None else vehicles,
+    )
+
+
+def _ms(value_s: float) -> int:
+    return round(value_s * 1000.0)
+
+
+def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[SimStep]:
+    """The run, one instant at a time: each GMTI scan, EO/IR look and truth sample.
+
+    Movers advance with numpy in one step per instant; nothing of the run is kept."""
+    sc = world.scenario
+    movers: Movers = build_movers(
+        sc,
+        world.network,
+        np.random.default_rng(world.seeds[1]),
+        np.random.default_rng(world.seeds[2]),
+        vehicles=world.vehicles,
+    )
+    rng_gmti = np.random.default_rng(world.seeds[3])
+    rng_eoir = np.random.default_rng(world.seeds[4])
+    t_fl = world.flight_time_s
+    fx, fy = world.flown.x_m, world.flown.y_m
+    alt = float(world.plan.altitude_m)
+    end = _ms(sc.duration_s)
+    periods = {
+        "gmti": _ms(world.gmti.revisit_s) if world.gmti is not None else 0,
+        "eoir": _ms(world.eoir.revisit_s) if world.eoir is not None and world.cue_xy_m else 0,
+        "truth": _ms(sc.truth_interval_s),
+    }
+    nxt = {k: 0 for k, p in periods.items() if p > 0}
+    det_id = 0
+    look_no = 0
+    last_progress = -1
+    while nxt:
+        t_ms = min(nxt.values())
+        if t_ms > end:
+            break
+        due = [k for k, v in nxt.items() if v == t_ms]
+        for k in due:
+            nxt[k] += periods[k]
+        t = t_ms / 1000.0
+        movers.advance(t)
+        snap = movers.snapshot()
+        parts: list[tuple[str, SensorReturns]] = []
+        airborne = len(t_fl) > 0 and t_fl[0] <= t <= t_fl[-1]
+        ax = float(np.interp(t, t_fl, fx)) if airborne else 0.0
+        ay = float(np.interp(t, t_fl, fy)) if airborne else 0.0
+        if airborne and "gmti" in due and world.gmti is not None:
+            look = Look(ax, ay, alt, world.aim_x_m, world.aim_y_m)
+            parts.append(
+                (
+                    "gmti",
+                    gmti_scan(
+                        look,
+                        snap.x_m,
+                        snap.y_m,
+                        snap.vx_mps,
+                        snap.vy_mps,
+                        world.gmti,
+                        sc.gmti,
+                        rng_gmti,
+                    ),
+                )
+            )
+        if airborne and "eoir" in due and world.eoir is not None:
+            reach = world.eoir.ground_reach_m(alt)
+            n = len(world.cue_xy_m)
+            for j in range(n):
+                _, cx, cy = world.cue_xy_m[(look_no + j) % n]
+                if np.hypot(cx - ax, cy - ay) <= reach:
+                    look_no = (look_no + j + 1) % n
+                    look = Look(ax, ay, alt, cx, cy)
+                    parts.append(
+                        ("eoir", eoir_look(look, snap.x_m, snap.y_m, world.eoir, sc.eoir, rng_eoir))
+                    )
+                    break
+        batch = None
+        truth_ids = np.zeros(0, dtype=np.int64)
+        n_fa = 0
+        area = 0.0
+        if parts:
+            x = np.concatenate([p.x_m for _, p in parts])
+            ti = np.concatenate([p.truth_index for _, p in parts])
+            truth_ids = np.where(ti >= 0, snap.truth_id[np.maximum(ti, 0)], -1)
+            n = len(x)
+            batch = DetectionBatch.create(
+                t,
+                x,
+                np.concatenate([p.y_m for _, p in parts]),
+                np.concatenate([p.sigma_m for _, p in parts]),
+                sensor=np.concatenate([np.full(len(p.x_m), s) for s, p in parts]),
+                radial_velocity_mps=np.concatenate([p.radial_velocity_mps for _, p in parts]),
+                sensor_x_m=np.full(n, ax),
+                sensor_y_m=np.full(n, ay),
+                det_id=np.arange(det_id, det_id + n, dtype=np.int64),
+            )
+            det_id += n
+            n_fa = int((ti < 0).sum())
+            area = sum(p.footprint_m2 for s, p in parts if s == "gmti")
+        if progress is not None and t_ms * 100 // max(end, 1) != last_progress:
+            last_progress = t_ms * 100 // max(end, 1)
+            progress(t, sc.duration_s)
+        yield SimStep(t, batch, snap if "truth" in due else None, truth_ids, n_fa, area)
+
+
+def iter_scans(world: SimWorld) -> Iterator[tuple[float, DetectionBatch]]:
+    """The detection stream a tracker consumes: ``(time_s, batch)`` per sensor look, time in
+    seconds from the scenario's start; positions in ``world.frame``."""
+    for step in iter_steps(world):
+        if step.batch is not None:
+            yield step.time_s, step.batch
+
+
+def _deviation(flown: FlownPath) -> dict[str, float]:
+    xt = flown.cross_track_m
+    return {
+        "cross_track_max_m": round(float(xt.max()), 2),
+        "cross_track_mean_m": round(float(xt.mean()), 2),
+        "cross_track_p95_m": round(float(np.percentile(xt, 95)), 2),
+        "seconds_beyond_300_m": round(
+            float((xt > 300.0).sum() * np.median(np.diff(flown.time_s))) if len(xt) > 1 else 0.0, 1
+        ),
+        "schedule_lag_max_m": round(float(np.abs(flown.along_lag_m).max()), 2),
+        "bank_max_deg": round(float(np.abs(flown.bank_deg).max()), 2),
+    }
+
+
+def _version(pkg: str) -> str:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def simulate(
+    plan: MissionPlan,
+    scenario: Scenario,
+    airspace: Airspace,
+    out_dir: str | Path,
+    *,
+    fmt: Literal["csv", "parquet"] = "csv",
+    progress: ProgressFn | None = None,
+    aircraft: AircraftSpec | None = None,
+    sensors: Mapping[str, SensorSpec] | None = None,
+    vehicles: int | None = None,
+) -> SimSummary:
+    """Fly ``plan`` in ``scenario``; write flight, truth, detections and meta.json to
+    ``out_dir``.  Same inputs and seed give the same bytes."""
+    if fmt not in ("csv", "parquet"):
+        raise InputError("format must be csv or parquet", field="fmt", value=fmt)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    world = prepare(plan, scenario, aircraft=aircraft, sensors=sensors, vehicles=vehicles)
+    frame = world.frame
+    epoch = scenario.start_utc
+    ext = "csv" if fmt == "csv" else "parquet"
+    # The flown path, checked against airspace.
+    lon, lat = frame.to_lonlat(world.flown.x_m, world.flown.y_m)
+    t_fl = world.flight_time_s
+    check = check_path(
+        airspace,
+        FlightPath(lon, lat, t_fl, epoch=epoch, source="flown path"),
+        plan.operator,
+        plan.margin_m,
+    )
+    fw = TableWriter(
+        out / f"flight.{ext}",
+        [
+            ("time", "time", 3),
+            ("lat", "float", 7),
+            ("lon", "float", 7),
+            ("alt_m", "float", 1),
+            ("heading_deg", "float", 2),
+            ("speed_mps", "float", 2),
+        ],
+        fmt,
+        epoch,
+    )
+    fw.append(
+        time=t_fl,
+        lat=lat,
+        lon=lon,
+        alt_m=np.full(len(t_fl), plan.altitude_m),
+        heading_deg=world.flown.heading_deg,
+        speed_mps=world.flown.ground_speed_mps,
+    )
+    fw.close()
+    tw = TableWriter(
+        out / f"truth.{ext}",
+        [
+            ("time", "time", 3),
+            ("truth_id", "int", 0),
+            ("kind", "str", 0),
+            ("lat", "float", 7),
+            ("lon", "float", 7),
+            ("speed_mps", "float", 2),
+        ],
+        fmt,
+        epoch,
+    )
+    dw = TableWriter(
+        out / f"detections.{ext}",
+        [
+            ("det_id", "int", 0),
+            ("time", "time", 3),
+            ("sensor", "str", 0),
+            ("lat", "float", 7),
+            ("lon", "float", 7),
+            ("x_m", "float", 2),
+            ("y_m", "float", 2),
+            ("sigma_m", "float", 2),
+            ("radial_velocity_mps", "float", 3),
+        ],
+        fmt,
+        epoch,
+    )
+    aw = TableWriter(
+        out / f"detection_truth.{ext}", [("det_id", "int", 0), ("truth_id", "int", 0)], fmt, epoch
+    )
+    kinds = np.asarray(KIND_NAMES)
+    scans = {"gmti": 0, "eoir": 0}
+    per_sensor = {"gmti": 0, "eoir": 0}
+    n_fa = 0
+    scanned = 0.0
+    truth_ids: set[int] = set()
+    try:
+        for step in iter_steps(world, progress):
+            if step.truth is not None:
+                s = step.truth
+                tlon, tlat = frame.to_lonlat(s.x_m, s.y_m)
+                tw.append(
+                    time=np.full(len(s.x_m), step.time_s),
+                    truth_id=s.truth_id,
+                    kind=kinds[s.kind],
+                    lat=tlat,
+                    lon=tlon,
+                    speed_mps=s.speed_mps,
+                )
+            b = step.batch
+            if b is not None:
+                for name in ("gmti", "eoir"):
+                    k = int((b.sensor == name).sum())
+                    per_sensor[name] += k
+                scans["gmti"] += int(step.scanned_m2 > 0)
+                scans["eoir"] += int((b.sensor == "eoir").any())
+                n_fa += step.false_alarms
+                scanned += step.scanned_m2
+                dlon, dlat = frame.to_lonlat(b.x_m, b.y_m)
+                dw.append(
+                    det_id=b.det_id,
+                    time=np.full(len(b), b.time_s),
+                    sensor=b.sensor,
+                    lat=dlat,
+                    lon=dlon,
+                    x_m=b.x_m,
+                    y_m=b.y_m,
+                    sigma_m=b.sigma_m,
+                    radial_velocity_mps=b.radial_velocity_mps,
+                )
+                aw.append(det_id=b.det_id, truth_id=step.detection_truth_id)
+                truth_ids.update(int(i) for i in np.unique(step.detection_truth_id) if i >= 0)
+    finally:
+        for w in (tw, dw, aw):
+            w.close()
+    deviation = _deviation(world.flown)
+    net = world.network
+    meta: dict[str, Any] = {
+        "schema": "standoff.sim/1",
+        "scenario": {
+            "name": scenario.name,
+            "source": scenario.source,
+            "start_utc": scenario.start_utc.isoformat().replace("+00:00", "Z"),
+            "duration_s": scenario.duration_s,
+            "wind": {"speed_mps": scenario.wind_speed_mps, "from_deg": scenario.wind_from_deg},
+        },
+        "seed": scenario.seed,
+        "plan": {
+            "mission_name": plan.mission_name,
+            "operator": plan.operator,
+            "margin_m": plan.margin_m,
+            "altitude_m": plan.altitude_m,
+            "airspace_sha256": plan.airspace_sha256,
+            "start_offset_s": world.flight_offset_s,
+        },
+        "versions": {
+            "standoff": _version("standoff"),
+            "numpy": np.__version__,
+            "pyproj": _version("pyproj"),
+            "pyarrow": _version("pyarrow"),
+            "python": platform.python_version(),
+        },
+        "format": fmt,
+        "frame": frame.to_dict(),
+        "time": "ISO 8601 UTC; detections of one scan share a time",
+        "counts": {
+            "flight_rows": fw.rows,
+            "truth_rows": tw.rows,
+            "detections": dw.rows,
+            "detections_by_sensor": per_sensor,
+            "false_alarms": n_fa,
+            "scans_by_sensor": scans,
+            "scanned_km2_total": round(scanned / 1e6, 3),
+            "vehicles": _vehicle_counts(world),
+            "vehicles_detected": len(truth_ids),
+            "road_nodes": net.n_nodes,
+            "road_edges": net.n_edges // 2,
+            "road_length_km": round(net.total_length_m() / 1000.0, 3),
+        },
+        "flight": {
+            "model": "kinematic coordinated turn, L1 lookahead guidance, constant wind",
+            "bank_limit_deg": world.bank_limit_deg,
+            "bank_rate_dps": scenario.flight.bank_rate_dps,
+            "lookahead_s": scenario.flight.lookahead_s,
+            "dt_s": scenario.flight.dt_s,
+            "completed": world.flown.completed,
+            "heading": "aircraft heading (degrees from true north); speed_mps is ground speed",
+            "deviation": deviation,
+            "path_check": check.to_dict(),
+        },
+        "sensors": {
+            name: None
+            if spec is None
+            else {
+                "max_slant_range_m": spec.max_slant_range_m,
+                "revisit_s": spec.revisit_s,
+                "mdv_mps": spec.mdv_mps,
+                "fov_deg": spec.fov_deg,
+                "range_sigma_m": spec.range_sigma_m,
+                "angle_sigma_rad": spec.angle_sigma_rad,
+            }
+            for name, spec in (("gmti", world.gmti), ("eoir", world.eoir))
+        },
+        "assumptions": [
+            "flat Earth below the aircraft, no terrain masking; altitude above ground = plan "
+            "altitude",
+            "no take-off or landing: the flight starts and ends at the plan's end fixes",
+            "synthetic world: generated roads, invented sites and vehicles",
+        ],
+    }
+    files = [
+        f"flight.{ext}",
+        f"truth.{ext}",
+        f"detections.{ext}",
+        f"detection_truth.{ext}",
+        "meta.json",
+    ]
+    (out / "meta.json").write_text(
+        json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return SimSummary(
+        out_dir=out,
+        files=tuple(files),
+        scans=scans["gmti"] + scans["eoir"],
+        detections=dw.rows,
+        false_alarms=n_fa,
+        truth_rows=tw.rows,
+        flight_rows=fw.rows,
+        path_check=check,
+        deviation=deviation,
+        meta=meta,
+    )
+
+
+def _vehicle_counts(world: SimWorld) -> dict[str, int]:
+    movers = build_movers(
+        world.scenario,
+        world.network,
+        np.random.default_rng(world.seeds[1]),
+        np.random.default_rng(world.seeds[2]),
+        vehicles=world.vehicles,
+    )
+    return {k: int((movers.kind == i).sum()) for i, k in enumerate(KIND_NAMES)}

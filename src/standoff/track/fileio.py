@@ -1,0 +1,415 @@
+"""The file front end: detections file in, tracks CSV out.
+
+Input (CSV or Parquet), one row per detection; rows with the same ``time`` form one
+scan, in any order:
+
+* ``time``: ISO 8601 (UTC; a ``Z`` or offset is honoured, a naive time is taken as
+  UTC) or numeric seconds;
+* position: ``x_m, y_m`` or ``x, y`` (metres, local frame) or ``lat, lon`` (degrees;
+  also ``lat_deg, lon_deg``), projected with a local azimuthal equidistant projection
+  centred on the data;
+* optional ``sigma_m`` (metres, > 0; default the ``sigma_m`` argument, else 20 m),
+  ``sensor`` (default ``gmti``), ``radial_velocity_mps`` (empty = none; used when the
+  sensor position is given as ``sensor_x_m, sensor_y_m`` or ``sensor_lat,
+  sensor_lon``), ``det_id`` (default: the data row number).
+
+Output CSV: ``time,track_id,x,y,vx,vy,det_id`` (``lat,lon`` instead of ``x,y`` for
+lat/lon input; ``time`` in the input's convention), one row per reported confirmed
+track per scan, sorted by time then track id; ``det_id`` is empty when the track
+was not observed in that scan.  Errors name the file, the data row (1-based, header
+not counted: data row N is line N+1 of a CSV), the field and the value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time as _time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas
+
+from standoff.core.errors import InputError
+from standoff.domain.detections import DetectionBatch
+from standoff.track.tracker import TrackBatch, Tracker, TrackerConfig
+
+__all__ = ["DEFAULT_SIGMA_M", "DetectionFile", "TrackSummary", "read_detections", "track_file"]
+
+DEFAULT_SIGMA_M = 20.0
+FloatArray = npt.NDArray[np.float64]
+
+_CSV = (".csv",)
+_PARQUET = (".parquet", ".pq")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSummary:
+    """What :func:`track_file` did: counts and the wall-clock time it took."""
+
+    scans: int
+    detections: int
+    tracks: int
+    duration_s: float
+    detections_per_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionFile:
+    """A parsed detections file: scans in time order plus what is needed to write back."""
+
+    batches: tuple[DetectionBatch, ...]
+    time_labels: tuple[str, ...]  # output text of each scan's time
+    geographic: bool
+    origin_lat_deg: float
+    origin_lon_deg: float
+    area_m2: float
+
+
+def _fail(
+    path: Path,
+    message: str,
+    *,
+    row: int | None = None,
+    field: str | None = None,
+    value: object = None,
+) -> InputError:
+    # Rows are counted as a person counts lines in the file: the header is line 1, so data
+    # row N (from 1) is line N + 1 (the convention of every Standoff reader).
+    line = None if row is None else row + 1
+    return InputError(message, source=str(path), row=line, field=field, value=value)
+
+
+def _read_table(path: Path) -> pandas.DataFrame:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise _fail(path, "no such file")
+    try:
+        if suffix in _CSV:
+            if path.stat().st_size == 0:
+                raise _fail(path, "the file is empty")
+            frame = pandas.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                encoding="utf-8-sig",
+            )
+        elif suffix in _PARQUET:
+            frame = pandas.read_parquet(path)
+        else:
+            raise _fail(path, "unknown file type; expected .csv or .parquet", value=path.suffix)
+    except InputError:
+        raise
+    except Exception as exc:  # pandas/pyarrow parser errors of every kind
+        raise _fail(path, f"cannot read the file: {exc}") from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if len(frame) == 0:
+        raise _fail(path, "the file has no detections")
+    return frame
+
+
+def _numeric(
+    path: Path, frame: pandas.DataFrame, name: str, *, allow_missing: bool = False
+) -> FloatArray:
+    raw = frame[name]
+    values = pandas.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if allow_missing:
+        text = raw.astype(str).str.strip().str.lower()
+        blank = raw.isna().to_numpy() | text.isin(["", "nan", "none", "null"]).to_numpy()
+        bad &= ~blank
+        values = np.where(blank, np.nan, values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _fail(path, "not a finite number", row=i + 1, field=name, value=raw.iloc[i])
+    return values
+
+
+def _first_present(frame: pandas.DataFrame, *names: str) -> str | None:
+    return next((n for n in names if n in frame.columns), None)
+
+
+def _times(path: Path, frame: pandas.DataFrame) -> tuple[npt.NDArray[np.int64], list[str], bool]:
+    """Time of every row in integer nanoseconds, its output text, and whether ISO."""
+    if "time" not in frame.columns:
+        raise _fail(path, "missing column", field="time")
+    raw = frame["time"]
+    if pandas.api.types.is_datetime64_any_dtype(raw):
+        stamps = pandas.to_datetime(raw, utc=True)
+        iso = True
+    else:
+        text = raw.astype(str).str.strip()
+        numbers = pandas.to_numeric(text, errors="coerce")
+        if numbers.notna().all():
+            values = numbers.to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(values)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise _fail(path, "not a finite time", row=i + 1, field="time", value=raw.iloc[i])
+            ns = np.round(values * 1e9).astype(np.int64)
+            return ns, text.tolist(), False
+        stamps = pandas.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        iso = True
+    bad = stamps.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _fail(
+            path,
+            "not an ISO 8601 time or number of seconds",
+            row=i + 1,
+            field="time",
+            value=raw.iloc[i],
+        )
+    ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    labels = [_iso(v) for v in ns.tolist()]
+    return ns, labels, iso
+
+
+def _iso(ns: int) -> str:
+    ts = pandas.Timestamp(ns, unit="ns", tz="UTC")
+    base = ts.strftime("%Y-%m-%dT%H:%M:%S")
+    frac = ns % 1_000_000_000
+    if frac:
+        base += (f".{frac:09d}").rstrip("0")
+    return base + "Z"
+
+
+def _aeqd(lat0: float, lon0: float) -> Any:
+    from pyproj import CRS, Transformer
+
+    crs = CRS.from_proj4(f"+proj=aeqd +lat_0={lat0!r} +lon_0={lon0!r} +ellps=WGS84 +units=m")
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def read_detections(path: str | Path, *, sigma_m: float | None = None) -> DetectionFile:
+    """Parse and validate a detections file into scans (see the module docstring)."""
+    p = Path(path)
+    frame = _read_table(p)
+    ns, time_text, _ = _times(p, frame)
+    geographic = False
+    lat0 = lon0 = 0.0
+    xcol = _first_present(frame, "x_m", "x")
+    ycol = _first_present(frame, "y_m", "y")
+    latcol = _first_present(frame, "lat", "lat_deg", "latitude")
+    loncol = _first_present(frame, "lon", "lon_deg", "longitude")
+    if xcol and ycol:
+        x = _numeric(p, frame, xcol)
+        y = _numeric(p, frame, ycol)
+        transformer = None
+    elif latcol and loncol:
+        lat = _numeric(p, frame, latcol)
+        lon = _numeric(p, frame, loncol)
+        _check_range(p, frame, latcol, lat, 90.0)
+        _check_range(p, frame, loncol, lon, 180.0)
+        geographic = True
+        lat0 = float(np.round(0.5 * (lat.min() + lat.max()), 6))
+        lon0 = float(np.round(0.5 * (lon.min() + lon.max()), 6))
+        transformer = _aeqd(lat0, lon0)
+        x, y = transformer.transform(lon, lat)
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    else:
+        raise _fail(
+            p,
+            "missing position columns: need x_m,y_m or x,y or lat,lon",
+            field="x_m,y_m | x,y | lat,lon",
+        )
+    n = x.shape[0]
+    if "sigma_m" in frame.columns:
+        sig = _numeric(p, frame, "sigma_m")
+    else:
+        sig = np.full(n, DEFAULT_SIGMA_M if sigma_m is None else float(sigma_m))
+    nonpos = ~(sig > 0.0)
+    if nonpos.any():
+        i = int(np.flatnonzero(nonpos)[0])
+        value = frame["sigma_m"].iloc[i] if "sigma_m" in frame.columns else sigma_m
+        raise _fail(
+            p, "sigma must be a positive number of metres", row=i + 1, field="sigma_m", value=value
+        )
+    sensor = (
+        frame["sensor"].astype(str).str.strip().to_numpy(dtype=np.str_)
+        if "sensor" in frame.columns
+        else np.full(n, "gmti")
+    )
+    rv = (
+        _numeric(p, frame, "radial_velocity_mps", allow_missing=True)
+        if "radial_velocity_mps" in frame.columns
+        else np.full(n, np.nan)
+    )
+    sx = np.full(n, np.nan)
+    sy = np.full(n, np.nan)
+    if "sensor_x_m" in frame.columns and "sensor_y_m" in frame.columns:
+        sx = _numeric(p, frame, "sensor_x_m", allow_missing=True)
+        sy = _numeric(p, frame, "sensor_y_m", allow_missing=True)
+    elif "sensor_lat" in frame.columns and "sensor_lon" in frame.columns:
+        slat = _numeric(p, frame, "sensor_lat", allow_missing=True)
+        slon = _numeric(p, frame, "sensor_lon", allow_missing=True)
+        _check_range(p, frame, "sensor_lat", slat, 90.0)
+        tr = transformer if transformer is not None else _aeqd(0.0, 0.0)
+        ok = np.isfinite(slat) & np.isfinite(slon)
+        if ok.any():
+            ex, ny = tr.transform(slon[ok], slat[ok])
+            sx[ok], sy[ok] = ex, ny
+    det_id = (
+        frame["det_id"].astype(str).str.strip().to_numpy(dtype=object)
+        if "det_id" in frame.columns
+        else np.array([str(i + 1) for i in range(n)], dtype=object)
+    )
+    order = np.argsort(ns, kind="stable")
+    ns_sorted = ns[order]
+    starts = np.flatnonzero(np.r_[True, ns_sorted[1:] != ns_sorted[:-1]])
+    ends = np.r_[starts[1:], n]
+    t0 = int(ns_sorted[0])
+    batches: list[DetectionBatch] = []
+    labels: list[str] = []
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        idx = order[a:b]
+        batches.append(
+            DetectionBatch(
+                time_s=(int(ns_sorted[a]) - t0) / 1e9,
+                x_m=x[idx],
+                y_m=y[idx],
+                sigma_m=sig[idx],
+                sensor=sensor[idx],
+                radial_velocity_mps=rv[idx],
+                sensor_x_m=sx[idx],
+                sensor_y_m=sy[idx],
+                det_id=det_id[idx],
+            )
+        )
+        labels.append(time_text[int(idx[0])])
+    span_x = float(x.max() - x.min())
+    span_y = float(y.max() - y.min())
+    return DetectionFile(
+        batches=tuple(batches),
+        time_labels=tuple(labels),
+        geographic=geographic,
+        origin_lat_deg=lat0,
+        origin_lon_deg=lon0,
+        area_m2=max(span_x * span_y, 1e6),
+    )
+
+
+def _check_range(
+    path: Path, frame: pandas.DataFrame, name: str, values: FloatArray, limit: float
+) -> None:
+    bad = np.isfinite(values) & (np.abs(values) > limit)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _fail(
+            path,
+            f"out of range [-{limit:g}, {limit:g}] degrees",
+            row=i + 1,
+            field=name,
+            value=frame[name].iloc[i],
+        )
+
+
+def track_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    sigma_m: float | None = None,
+    pd: float | None = None,
+    clutter_per_scan: float | None = None,
+    area_m2: float | None = None,
+    fixed_lag: bool = False,
+) -> TrackSummary:
+    """Track a detections file and write the tracks CSV; see the module docstring.
+
+    ``sigma_m`` is used when the file has no ``sigma_m`` column; ``pd`` is the
+    probability of detection (default 0.9); ``clutter_per_scan`` false detections per
+    scan over ``area_m2`` (default: the detections' bounding box); without
+    ``clutter_per_scan`` a density of 1e-8 per m^2 is assumed.  ``fixed_lag`` smooths
+    every estimate with the scan after it (see :meth:`Tracker.step_lagged`): better
+    positions and earlier confirmation, written one scan later while streaming.
+    """
+    started = _time.perf_counter()
+    if pd is not None and not 0.0 < pd < 1.0:
+        raise InputError("must be in (0, 1)", source="option pd", value=pd)
+    for label, val in (
+        ("sigma_m", sigma_m),
+        ("clutter_per_scan", clutter_per_scan),
+        ("area_m2", area_m2),
+    ):
+        if val is not None and not (np.isfinite(val) and val >= 0.0):
+            raise InputError("must be a non-negative number", source=f"option {label}", value=val)
+    if sigma_m is not None and sigma_m <= 0.0:
+        raise InputError("must be positive", source="option sigma_m", value=sigma_m)
+    data = read_detections(input_path, sigma_m=sigma_m)
+    defaults = TrackerConfig()
+    density = defaults.clutter_density_per_m2
+    if clutter_per_scan is not None:
+        density = clutter_per_scan / (area_m2 if area_m2 else data.area_m2)
+    config = TrackerConfig(
+        pd=defaults.pd if pd is None else float(pd),
+        clutter_density_per_m2=max(density, 1e-14),
+    )
+    tracker = Tracker(config=config)
+    out = Path(output_path)
+    inverse = None
+    if data.geographic:
+        inverse = _aeqd(data.origin_lat_deg, data.origin_lon_deg)
+    ids: set[int] = set()
+    n_det = 0
+    try:
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            fh.write(
+                "time,track_id," + ("lat,lon" if data.geographic else "x,y") + ",vx,vy,det_id\n"
+            )
+            pending: tuple[str, DetectionBatch] | None = None
+            for batch, label in zip(data.batches, data.time_labels, strict=True):
+                n_det += len(batch)
+                if not fixed_lag:
+                    result = tracker.step(batch)
+                    ids.update(result.track_id.tolist())
+                    fh.write(_rows(label, result, batch, inverse))
+                    continue
+                lagged = tracker.step_lagged(batch)
+                if lagged is not None and pending is not None:
+                    ids.update(lagged.track_id.tolist())
+                    fh.write(_rows(pending[0], lagged, pending[1], inverse))
+                pending = (label, batch)
+            last = tracker.finish() if fixed_lag else None
+            if last is not None and pending is not None:
+                ids.update(last.track_id.tolist())
+                fh.write(_rows(pending[0], last, pending[1], inverse))
+    except OSError as exc:
+        raise InputError(f"cannot write the output: {exc}", source=str(out)) from exc
+    elapsed = max(_time.perf_counter() - started, 1e-9)
+    return TrackSummary(
+        scans=len(data.batches),
+        detections=n_det,
+        tracks=len(ids),
+        duration_s=elapsed,
+        detections_per_s=n_det / elapsed,
+    )
+
+
+def _rows(label: str, tb: TrackBatch, batch: DetectionBatch, inverse: Any) -> str:
+    if not len(tb):
+        return ""
+    order = np.argsort(tb.track_id, kind="stable")
+    if inverse is not None:
+        lon, lat = inverse.transform(tb.x_m[order], tb.y_m[order], direction="INVERSE")
+        a = [f"{v:.7f}" for v in np.asarray(lat).tolist()]
+        b = [f"{v:.7f}" for v in np.asarray(lon).tolist()]
+    else:
+        a = [f"{v:.3f}" for v in tb.x_m[order].tolist()]
+        b = [f"{v:.3f}" for v in tb.y_m[order].tolist()]
+    vx = [f"{v:.3f}" for v in tb.vx_mps[order].tolist()]
+    vy = [f"{v:.3f}" for v in tb.vy_mps[order].tolist()]
+    di = tb.det_index[order]
+    det = ["" if k < 0 else str(batch.det_id[k]) for k in di.tolist()]
+    tid = tb.track_id[order].tolist()
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(
+        (label, t, x, y, u, v, d) for t, x, y, u, v, d in zip(tid, a, b, vx, vy, det, strict=True)
+    )
+    return buf.getvalue()

@@ -1,0 +1,166 @@
+"""The whole stage: determinism, reach, MDV in the world, the flown path, the stream."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from standoff.airspace import Airspace, FlightPath, check_path
+from standoff.domain.detections import DetectionBatch
+from standoff.domain.mission import MissionPlan
+from standoff.sim import Scenario, SimWorld, iter_scans, iter_steps, prepare, simulate
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def world(demo_plan: MissionPlan, small_scenario: Scenario) -> SimWorld:
+    return prepare(demo_plan, small_scenario)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_same_seed_same_bytes_other_seed_other_bytes(
+    demo_plan: MissionPlan,
+    small_scenario: Scenario,
+    sim_airspace: Airspace,
+    tmp_path: Path,
+    fmt: str,
+) -> None:
+    a = simulate(demo_plan, small_scenario, sim_airspace, tmp_path / "a", fmt=fmt)  # type: ignore[arg-type]
+    simulate(demo_plan, small_scenario, sim_airspace, tmp_path / "b", fmt=fmt)  # type: ignore[arg-type]
+    other = dataclasses.replace(small_scenario, seed=small_scenario.seed + 1)
+    simulate(demo_plan, other, sim_airspace, tmp_path / "c", fmt=fmt)  # type: ignore[arg-type]
+    da, db, dc = (_digests(tmp_path / k) for k in "abc")
+    assert da == db
+    assert da[f"detections.{fmt}"] != dc[f"detections.{fmt}"]
+    assert da[f"truth.{fmt}"] != dc[f"truth.{fmt}"]
+    assert a.detections > 100
+    assert a.truth_rows > 1000
+    assert set(a.files) == set(da)
+
+
+def test_files_and_meta(
+    demo_plan: MissionPlan, small_scenario: Scenario, sim_airspace: Airspace, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    s = simulate(demo_plan, small_scenario, sim_airspace, tmp_path)
+    det = pd.read_csv(tmp_path / "detections.csv")
+    assert list(det.columns) == [
+        "det_id",
+        "time",
+        "sensor",
+        "lat",
+        "lon",
+        "x_m",
+        "y_m",
+        "sigma_m",
+        "radial_velocity_mps",
+    ]
+    assert det["time"].str.endswith("Z").all()
+    assert set(det["sensor"]) <= {"gmti", "eoir"}
+    truth = pd.read_csv(tmp_path / "truth.csv")
+    assert list(truth.columns) == ["time", "truth_id", "kind", "lat", "lon", "speed_mps"]
+    assert set(truth["kind"]) == {"background", "site_visit", "convoy"}
+    flight = pd.read_csv(tmp_path / "flight.csv")
+    assert list(flight.columns) == ["time", "lat", "lon", "alt_m", "heading_deg", "speed_mps"]
+    meta = s.meta
+    assert meta["frame"]["proj4"].startswith("+proj=aeqd")
+    assert meta["flight"]["path_check"]["status"] == s.path_check.status
+    assert meta["counts"]["detections"] == len(det)
+    # The local frame in meta reproduces x_m, y_m from lon/lat.
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4326", meta["frame"]["proj4"], always_xy=True)
+    x, y = tr.transform(det["lon"].to_numpy(), det["lat"].to_numpy())
+    assert np.allclose(x, det["x_m"], atol=0.05)
+    assert np.allclose(y, det["y_m"], atol=0.05)
+
+
+def test_detections_within_reach_and_above_mdv(world: SimWorld) -> None:
+    gmti, eoir = world.gmti, world.eoir
+    assert gmti is not None
+    assert eoir is not None
+    alt = world.plan.altitude_m
+    checked = 0
+    for step in iter_steps(world):
+        b = step.batch
+        if b is None:
+            continue
+        assert np.unique(b.sensor_x_m).size <= 1
+        rg = np.hypot(b.x_m - b.sensor_x_m, b.y_m - b.sensor_y_m)
+        for spec in (gmti, eoir):
+            sel = b.sensor == spec.name
+            assert np.all(rg[sel] <= spec.ground_reach_m(alt) + 5 * b.sigma_m[sel])
+        truth = step.truth
+        assert truth is not None  # truth sampled at every scan in the small scenario
+        pos = {int(t): i for i, t in enumerate(truth.truth_id)}
+        for k in np.flatnonzero((b.sensor == "gmti") & (step.detection_truth_id >= 0)):
+            i = pos[int(step.detection_truth_id[k])]
+            dx, dy = truth.x_m[i] - b.sensor_x_m[k], truth.y_m[i] - b.sensor_y_m[k]
+            assert np.hypot(dx, dy) <= gmti.ground_reach_m(alt)
+            radial = (truth.vx_mps[i] * dx + truth.vy_mps[i] * dy) / np.sqrt(
+                dx * dx + dy * dy + alt * alt
+            )
+            assert abs(radial) >= gmti.mdv_mps
+            checked += 1
+    assert checked > 50
+
+
+def test_scan_stream(world: SimWorld) -> None:
+    times = []
+    for t, batch in iter_scans(world):
+        assert isinstance(batch, DetectionBatch)
+        assert batch.time_s == t
+        times.append(t)
+    assert times == sorted(times)
+    assert len(set(times)) == len(times)
+    assert times[1] - times[0] == pytest.approx(world.gmti.revisit_s if world.gmti else 0)
+
+
+@pytest.mark.parametrize(("speed_mps", "from_deg"), [(15.0, 250.0), (15.0, 20.0)])
+def test_flown_path_in_wind_stays_conformant(
+    demo_plan: MissionPlan,
+    small_scenario: Scenario,
+    sim_airspace: Airspace,
+    speed_mps: float,
+    from_deg: float,
+) -> None:
+    sc = dataclasses.replace(small_scenario, wind_speed_mps=speed_mps, wind_from_deg=from_deg)
+    w = prepare(demo_plan, sc)
+    assert w.flown.completed
+    lon, lat = w.frame.to_lonlat(w.flown.x_m, w.flown.y_m)
+    check = check_path(
+        sim_airspace,
+        FlightPath(lon, lat, w.flight_time_s, epoch=sc.start_utc),
+        demo_plan.operator,
+        demo_plan.margin_m,
+    )
+    assert check.status == "conformant", check.incursions[:1]
+    # Deviation is bounded: tight on average; the worst at the plan's corners stays below
+    # two turn radii; the schedule holds within a few minutes.
+    assert np.percentile(w.flown.cross_track_m, 95) < 100.0
+    assert w.flown.cross_track_m.max() < 2 * 2 * demo_plan.extra["turn_radius_m"]
+    assert abs(w.flight_time_s[-1] - w.flight_offset_s - demo_plan.duration_s) < 600.0
+    assert np.abs(w.flown.bank_deg).max() <= w.bank_limit_deg + 1e-9
+
+
+def test_movers_stay_on_the_network(world: SimWorld) -> None:
+    from standoff.sim.movers import DRIVING, build_movers
+
+    m = build_movers(
+        world.scenario, world.network, np.random.default_rng(1), np.random.default_rng(2)
+    )
+    for t in np.arange(10.0, 1200.0, 37.0):
+        m.advance(float(t))
+        on = m.state == DRIVING
+        assert np.all(m.s[on] <= world.network.edge_len_m[m.edge[on]] + 1e-6)
+        assert np.all(m.s >= 0)
+    snap = m.snapshot()
+    assert snap.speed_mps.max() < 40.0

@@ -1,0 +1,110 @@
+"""Sensor models against their own statistics: Pd vs range, MDV, false alarms, reach."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from standoff.platforms import SENSORS
+from standoff.sim import demo_scenario, gmti_pd
+from standoff.sim.sensing import Look, eoir_look, gmti_scan
+
+GMTI = SENSORS["gmti"]
+EOIR = SENSORS["eoir"]
+ALT_M = 7600.0
+
+
+def _ring_movers(ranges_m: np.ndarray, per: int, speed_mps: float) -> tuple[np.ndarray, ...]:
+    """``per`` movers at each ground range, due north of the aircraft, driving away."""
+    y = np.repeat(ranges_m, per).astype(np.float64)
+    x = np.zeros_like(y)
+    return x, y, np.zeros_like(y), np.full_like(y, speed_mps)
+
+
+def test_detection_rate_follows_the_range_model() -> None:
+    settings = demo_scenario().gmti
+    ranges = np.array([5_000.0, 15_000.0, 22_000.0, 25_000.0, 27_000.0, 28_500.0])
+    per, scans = 200, 25
+    x, y, vx, vy = _ring_movers(ranges, per, 15.0)
+    look = Look(0.0, 0.0, ALT_M, 0.0, 10_000.0)
+    rng = np.random.default_rng(3)
+    hits = np.zeros(len(ranges))
+    for _ in range(scans):
+        r = gmti_scan(look, x, y, vx, vy, GMTI, settings, rng)
+        true = r.truth_index[r.truth_index >= 0]
+        hits += np.bincount(true // per, minlength=len(ranges))
+    n = per * scans
+    expected = gmti_pd(np.hypot(ranges, ALT_M), np.arctan2(ALT_M, ranges), GMTI, settings)
+    assert expected[0] > 0.85 > 0.1 > expected[-1] * 0  # the model falls with range
+    assert np.all(np.diff(expected) <= 0)
+    for k in range(len(ranges)):
+        lo, hi = stats.binom.interval(0.999, n, expected[k])
+        assert lo <= hits[k] <= hi, (ranges[k], hits[k], n * expected[k])
+
+
+def test_no_detection_below_the_mdv() -> None:
+    settings = demo_scenario().gmti
+    rng = np.random.default_rng(5)
+    n = 4000
+    ang = rng.uniform(0, 2 * np.pi, n)
+    rg = rng.uniform(2_000, 25_000, n)
+    x, y = rg * np.sin(ang), rg * np.cos(ang)
+    heading = rng.uniform(0, 2 * np.pi, n)
+    speed = rng.uniform(0, 30, n)
+    vx, vy = speed * np.sin(heading), speed * np.cos(heading)
+    look = Look(0.0, 0.0, ALT_M, 0.0, 1.0)
+    spec = GMTI
+    seen = 0
+    for _ in range(10):
+        r = gmti_scan(look, x, y, vx, vy, spec, settings, rng)
+        true = r.truth_index[r.truth_index >= 0]
+        slant = np.sqrt(rg[true] ** 2 + ALT_M**2)
+        radial = np.abs(vx[true] * x[true] + vy[true] * y[true]) / slant
+        assert np.all(radial >= spec.mdv_mps)
+        seen += len(true)
+    assert seen > 1000
+    # Parked vehicles are never seen.
+    r = gmti_scan(look, x, y, np.zeros(n), np.zeros(n), spec, settings, rng)
+    assert np.all(r.truth_index < 0)
+
+
+def test_false_alarm_count_is_poisson() -> None:
+    settings = demo_scenario().gmti
+    rng = np.random.default_rng(9)
+    look = Look(0.0, 0.0, ALT_M, 5_000.0, 5_000.0)
+    empty = np.zeros(0)
+    scans = 200
+    total = 0
+    area = 0.0
+    reach = GMTI.ground_reach_m(ALT_M)
+    for _ in range(scans):
+        r = gmti_scan(look, empty, empty, empty, empty, GMTI, settings, rng)
+        total += len(r.x_m)
+        area = r.footprint_m2
+        # False alarms lie in the footprint (plus noise) and in the sector.
+        assert np.all(np.hypot(r.x_m, r.y_m) <= reach + 5 * r.sigma_m)
+    assert area == np.radians(GMTI.fov_deg) / 2 * reach**2
+    lam = settings.false_alarms_per_km2 * area / 1e6 * scans
+    lo, hi = stats.poisson.interval(0.999, lam)
+    assert lo <= total <= hi
+
+
+def test_eoir_sees_parked_and_moving_objects_in_its_footprint() -> None:
+    settings = demo_scenario().eoir
+    rng = np.random.default_rng(1)
+    site = (3_000.0, 12_000.0)
+    x = np.array([site[0], site[0] + 50.0, site[0] + 5_000.0])
+    y = np.array([site[1], site[1] - 40.0, site[1]])
+    look = Look(0.0, 0.0, ALT_M, *site)
+    found = np.zeros(3)
+    for _ in range(100):
+        r = eoir_look(look, x, y, EOIR, settings, rng)
+        found += np.bincount(r.truth_index, minlength=3)
+        assert np.all(np.isnan(r.radial_velocity_mps))
+    assert found[2] == 0  # outside the narrow footprint
+    assert found[0] > 45
+    assert found[1] > 45
+    # Beyond the slant range: nothing.
+    far = Look(0.0, 0.0, ALT_M, 0.0, 40_000.0)
+    r = eoir_look(far, np.array([0.0]), np.array([40_000.0]), EOIR, settings, rng)
+    assert len(r.x_m) == 0
