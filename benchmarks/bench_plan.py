@@ -26,8 +26,8 @@ from shapely.geometry import Point
 from shapely.ops import nearest_points
 
 from standoff.airspace import Airspace
+from standoff.geo.frame import LocalFrame
 from standoff.plan import DEMO_MISSION_YAML, parse_mission, plan_mission
-from standoff.plan.frame import LocalFrame
 from standoff.plan.planner import PlannerOptions
 
 TOWNS = [

@@ -1,5 +1,6 @@
 """Geodesy and local frames: pure, vectorised, ellipsoidal."""
 
+from standoff.geo.frame import LocalFrame
 from standoff.geo.geodesy import (
     WGS84,
     chord_to_geodesic_m,
@@ -12,6 +13,7 @@ from standoff.geo.geodesy import (
 
 __all__ = [
     "WGS84",
+    "LocalFrame",
     "chord_to_geodesic_m",
     "ecef_from_lonlat",
     "geodesic_distance_m",

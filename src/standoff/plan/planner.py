@@ -29,8 +29,8 @@ from shapely.ops import nearest_points
 from standoff.airspace import Airspace, FlightPath, check_path
 from standoff.core.errors import AirspaceViolation, InfeasiblePlan
 from standoff.domain.mission import AoiCoverage, MissionPlan, Orbit, PlanLeg
+from standoff.geo.frame import LocalFrame
 from standoff.geo.geodesy import WGS84, geodesic_interpolate
-from standoff.plan.frame import LocalFrame
 from standoff.plan.mission_file import MissionRequest
 from standoff.plan.transit import shortest_path
 

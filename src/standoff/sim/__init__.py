@@ -6,7 +6,7 @@ Entry points: :func:`load_scenario` / :func:`parse_scenario` (``DEMO_SCENARIO_YA
 stream), :func:`iter_steps` (with truth), :func:`simulate` (files + meta.json).
 """
 
-from standoff.sim.frame import SimFrame
+from standoff.geo.frame import LocalFrame
 from standoff.sim.movers import KIND_NAMES, TruthSnapshot
 from standoff.sim.run import (
     SimStep,
@@ -29,8 +29,8 @@ from standoff.sim.sensing import gmti_pd
 __all__ = [
     "DEMO_SCENARIO_YAML",
     "KIND_NAMES",
+    "LocalFrame",
     "Scenario",
-    "SimFrame",
     "SimStep",
     "SimSummary",
     "SimWorld",

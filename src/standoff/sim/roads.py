@@ -17,7 +17,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from standoff.core.errors import InputError
-from standoff.sim.frame import SimFrame
+from standoff.geo.frame import LocalFrame
 from standoff.sim.scenario import RoadSettings
 
 __all__ = ["CLASS_NAMES", "CLASS_SPEED_MPS", "RoadNetwork", "build_network"]
@@ -175,7 +175,7 @@ class _Builder:
 
 def build_network(
     settings: RoadSettings,
-    frame: SimFrame,
+    frame: LocalFrame,
     rng: np.random.Generator,
     anchors: list[tuple[str, float, float]],
 ) -> RoadNetwork:

@@ -18,10 +18,10 @@ from standoff.airspace import Airspace, FlightPath, PathCheck, check_path
 from standoff.core.errors import InputError
 from standoff.domain.detections import DetectionBatch
 from standoff.domain.mission import MissionPlan
+from standoff.geo.frame import LocalFrame
 from standoff.platforms import AIRCRAFT, SENSORS, AircraftSpec, SensorSpec
 from standoff.sim._output import TableWriter
 from standoff.sim.flight import FlownPath, fly_path
-from standoff.sim.frame import SimFrame
 from standoff.sim.movers import KIND_NAMES, Movers, TruthSnapshot, build_movers
 from standoff.sim.roads import RoadNetwork, build_network
 from standoff.sim.scenario import Scenario
@@ -43,7 +43,7 @@ class SimWorld:
 
     plan: MissionPlan
     scenario: Scenario
-    frame: SimFrame
+    frame: LocalFrame
     network: RoadNetwork
     flown: FlownPath
     flight_offset_s: float
@@ -113,7 +113,7 @@ def prepare(
     ss = seed if seed is not None else np.random.SeedSequence(scenario.seed)
     seeds = tuple(ss.spawn(5))
     b = scenario.roads.bbox_deg
-    frame = SimFrame(round((b[0] + b[2]) / 2.0, 4), round((b[1] + b[3]) / 2.0, 4))
+    frame = LocalFrame(round((b[0] + b[2]) / 2.0, 4), round((b[1] + b[3]) / 2.0, 4))
     anchors = [(s.name, s.lon_deg, s.lat_deg) for s in scenario.sites] + [
         (p.name, p.lon_deg, p.lat_deg) for p in scenario.border_points
     ]
