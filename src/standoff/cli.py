@@ -473,7 +473,7 @@ def simulate_cmd(
     """Fly a plan over a synthetic world; write truth and detections; check the flown path."""
     from standoff.pipeline import run_simulation
 
-    summary = run_simulation(plan_dir / "plan.json", scenario, out, fmt=fmt)
+    summary = run_simulation(_load_airspace(None), plan_dir / "plan.json", scenario, out, fmt=fmt)
     doc = {
         "out": str(summary.out_dir),
         "files": list(summary.files),

@@ -151,20 +151,16 @@ def _write_track_csv(path: FlightPath, target: Path) -> None:
             w.writerow([stamp, f"{lat:.7f}", f"{lon:.7f}"])
 
 
-def _demo_airspace(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+def _demo_airspace(
+    airspace: Airspace, out_dir: Path, console: Console, progress: Progress
+) -> dict[str, Any]:
     stage = out_dir / "airspace"
     stage.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     checks: dict[str, PathCheck] = {}
-    airspace: Airspace | None = None
     paths: dict[str, FlightPath] = {}
 
-    def load() -> None:
-        nonlocal airspace
-        airspace = Airspace.load()
-
     def places() -> None:
-        assert airspace is not None
         src = stage / "places.csv"
         with src.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
@@ -180,7 +176,6 @@ def _demo_airspace(out_dir: Path, console: Console, progress: Progress) -> dict[
         _write_track_csv(paths["flown"], stage / "flown_track.csv")
 
     def check() -> None:
-        assert airspace is not None
         for name, path in paths.items():
             checks[name] = check_path(airspace, path, DEMO_OPERATOR, DEMO_MARGIN_M)
             (stage / f"check_{name}.json").write_text(
@@ -188,7 +183,6 @@ def _demo_airspace(out_dir: Path, console: Console, progress: Progress) -> dict[
             )
 
     steps = [
-        _Step("airspace: load the vendored national airspace", load),
         _Step("airspace: classify border towns (CSV in, CSV out)", places),
         _Step("airspace: build a planned patrol line and a flown track", sample_paths),
         _Step(f"airspace: check both against foreign airspace + {DEMO_MARGIN_M:,.0f} m", check),
@@ -198,7 +192,6 @@ def _demo_airspace(out_dir: Path, console: Console, progress: Progress) -> dict[
         progress.update(task, description=step.title)
         step.run()
         progress.advance(task)
-    assert airspace is not None
     table = Table(title="Border towns", show_lines=False)
     table.add_column("place")
     table.add_column("airspace")
@@ -292,7 +285,13 @@ def plan_summary(plan: MissionPlan, files: dict[str, Path], seconds: float) -> d
 
 
 def run_simulation(
-    plan_path: Path, scenario_path: Path, out_dir: Path, *, fmt: str = "csv", progress: Any = None
+    airspace: Airspace,
+    plan_path: Path,
+    scenario_path: Path,
+    out_dir: Path,
+    *,
+    fmt: str = "csv",
+    progress: Any = None,
 ) -> Any:
     """plan.json + scenario -> flown path, truth, detections (checked against airspace)."""
     from standoff.core.errors import InputError
@@ -303,16 +302,17 @@ def run_simulation(
         raise InputError("must be csv or parquet", source="--format", value=fmt)
     plan = read_plan_json(plan_path)
     scenario = load_scenario(scenario_path)
-    return simulate(plan, scenario, Airspace.load(), out_dir, fmt=fmt, progress=progress)  # type: ignore[arg-type]
+    return simulate(plan, scenario, airspace, out_dir, fmt=fmt, progress=progress)  # type: ignore[arg-type]
 
 
-def _demo_plan(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+def _demo_plan(
+    airspace: Airspace, out_dir: Path, console: Console, progress: Progress
+) -> dict[str, Any]:
     stage = out_dir / "plan"
     stage.mkdir(parents=True, exist_ok=True)
     task = progress.add_task("plan: the built-in demo mission", total=2)
     mission = stage / "mission.yaml"
     mission.write_text(DEMO_MISSION_YAML, encoding="utf-8")
-    airspace = Airspace.load()
     progress.update(task, description="plan: orbits, coverage and transits", advance=1)
     started = time.perf_counter()
     plan, files = run_plan(airspace, mission, stage)
@@ -342,7 +342,9 @@ def _demo_plan(out_dir: Path, console: Console, progress: Progress) -> dict[str,
     }
 
 
-def _demo_run(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+def _demo_run(
+    airspace: Airspace, out_dir: Path, console: Console, progress: Progress
+) -> dict[str, Any]:
     from standoff.sim import DEMO_SCENARIO_YAML
 
     stage = out_dir / "run"
@@ -354,7 +356,9 @@ def _demo_run(out_dir: Path, console: Console, progress: Progress) -> dict[str, 
     def tick(done: float, total: float) -> None:
         progress.update(task, completed=done / total if total else 1.0)
 
-    summary = run_simulation(out_dir / "plan" / "plan.json", scenario, stage, progress=tick)
+    summary = run_simulation(
+        airspace, out_dir / "plan" / "plan.json", scenario, stage, progress=tick
+    )
     progress.update(task, completed=1.0)
     check = summary.path_check
     console.print(
@@ -388,7 +392,9 @@ def _sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
+def _demo_audit(
+    airspace: Airspace, out_dir: Path, console: Console, progress: Progress
+) -> dict[str, Any]:
     """Record what the demo decided in the tamper-evident log, sign, verify and export it."""
     from standoff.oversight import AuditEvent, AuditLog, keys_new, load_signer, load_verifier
     from standoff.store.sqlite_audit import SqliteAuditStore, verify_bundle_file
@@ -408,7 +414,7 @@ def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str
             "demo",
             "airspace.loaded",
             now,
-            {"airspace.geojson": Airspace.load().data_sha256},
+            {"airspace.geojson": airspace.data_sha256},
         ),
     ]
     for name in ("check_planned.json", "check_flown.json"):
@@ -425,48 +431,36 @@ def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str
     from standoff import __version__
     from standoff.oversight.certificate import certify_track
 
-    certificate, check = certify_track(
-        Airspace.load(),
-        out_dir / "airspace" / "flown_track.csv",
-        operator=DEMO_OPERATOR,
-        margin_m=DEMO_MARGIN_M,
-        signer=signer,
-        issued_at=now,
-        software_version=__version__,
-        mission="demo flown track",
-    )
-    cert_path = out_dir / "airspace" / "certificate.json"
-    cert_path.write_text(json.dumps(certificate, indent=2) + "\n", encoding="utf-8")
-    events.append(
-        AuditEvent(
-            "demo",
-            "certificate.issued",
-            now,
-            {"certificate.json": _sha256_file(cert_path)},
-            {"status": check.status},
+    def certify(track: Path, mission: str, plan_path: Path | None) -> str:
+        """Certify ``track`` into certificate.json beside it and log the certificate."""
+        document, result = certify_track(
+            airspace,
+            track,
+            operator=DEMO_OPERATOR,
+            margin_m=DEMO_MARGIN_M,
+            signer=signer,
+            issued_at=now,
+            software_version=__version__,
+            mission=mission,
+            plan_path=plan_path,
         )
-    )
-    run_cert, run_check = certify_track(
-        Airspace.load(),
-        out_dir / "run" / "flight.csv",
-        operator=DEMO_OPERATOR,
-        margin_m=DEMO_MARGIN_M,
-        signer=signer,
-        issued_at=now,
-        software_version=__version__,
-        mission="sasabe-corridor",
-        plan_path=out_dir / "plan" / "plan.json",
-    )
-    run_cert_path = out_dir / "run" / "certificate.json"
-    run_cert_path.write_text(json.dumps(run_cert, indent=2) + "\n", encoding="utf-8")
-    events.append(
-        AuditEvent(
-            "demo",
-            "certificate.issued",
-            now,
-            {"run/certificate.json": _sha256_file(run_cert_path)},
-            {"status": run_check.status},
+        target = track.parent / "certificate.json"
+        target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        name = str(target.relative_to(out_dir))
+        events.append(
+            AuditEvent(
+                "demo",
+                "certificate.issued",
+                now,
+                {name: _sha256_file(target)},
+                {"status": result.status},
+            )
         )
+        return result.status
+
+    drifted_status = certify(out_dir / "airspace" / "flown_track.csv", "demo flown track", None)
+    sortie_status = certify(
+        out_dir / "run" / "flight.csv", "sasabe-corridor", out_dir / "plan" / "plan.json"
     )
     for name in ("plan.json", "mission.plan", "mission.waypoints"):
         events.append(
@@ -485,8 +479,9 @@ def _demo_audit(out_dir: Path, console: Console, progress: Progress) -> dict[str
     bundle_report = verify_bundle_file(bundle, public)
     progress.advance(task)
     console.print(
-        f"certificates: simulated sortie {run_check.status.upper()} ({run_cert_path}); "
-        f"sample drifted track {check.status.upper()} ({cert_path}); both signed"
+        f"certificates (signed): simulated sortie {sortie_status.upper()} "
+        f"({out_dir / 'run' / 'certificate.json'}); sample drifted track "
+        f"{drifted_status.upper()} ({out_dir / 'airspace' / 'certificate.json'})"
     )
     console.print(
         f"audit: {receipt.count} events appended ({report.entries} in the log), checkpoint at "
@@ -509,13 +504,14 @@ def run_demo(out_dir: Path, console: Console) -> dict[str, Any]:
         console=console,
         transient=True,
     ) as progress:
+        airspace = Airspace.load()  # loaded once; its indexes are built once and shared
         summary = {
-            "airspace": _demo_airspace(out_dir, console, progress),
-            "plan": _demo_plan(out_dir, console, progress),
+            "airspace": _demo_airspace(airspace, out_dir, console, progress),
+            "plan": _demo_plan(airspace, out_dir, console, progress),
         }
-        summary["run"] = _demo_run(out_dir, console, progress)
+        summary["run"] = _demo_run(airspace, out_dir, console, progress)
         summary["tracks"] = _demo_tracks(out_dir, console, progress)
-        summary["audit"] = _demo_audit(out_dir, console, progress)
+        summary["audit"] = _demo_audit(airspace, out_dir, console, progress)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.rule("Outputs")
     for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
