@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from shapely.geometry import shape
 from standoff.airspace.model import Airspace, NoFlyZone
 from standoff.airspace.path import FlightPath
 from standoff.core.errors import InputError
+from standoff.core.files import load_json
 
 __all__ = [
     "ClassifySummary",
@@ -51,21 +51,6 @@ class ClassifySummary:
     rows: int
     owners: dict[str, int]
     output: Path
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError("file not found", source=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file: {exc}", source=str(path)) from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=str(path)
-        ) from exc
 
 
 def _features(doc: Any, source: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -237,7 +222,7 @@ def read_paths(path: str | Path) -> list[NamedPath]:
         )
     source = str(p)
     out: list[NamedPath] = []
-    features = _features(_load_json(p), source)
+    features = _features(load_json(p), source)
     # A product that also carries orbits, bases or areas marks its flight path(s) with
     # properties.kind = "path": read only those.
     if any(props.get("kind") == "path" for _, _, props in features):
@@ -298,7 +283,7 @@ def read_no_fly_zones(path: str | Path) -> list[NoFlyZone]:
     p = Path(path)
     source = str(p)
     zones: list[NoFlyZone] = []
-    for k, (where, geom, props) in enumerate(_features(_load_json(p), source)):
+    for k, (where, geom, props) in enumerate(_features(load_json(p), source)):
         kind = geom.get("type")
         if kind not in ("Polygon", "MultiPolygon"):
             raise InputError(

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import shapely
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from standoff.core.errors import InputError
+from standoff.core.files import load_yaml
 from standoff.core.units import FT_M
 from standoff.platforms import (
     AircraftSpec,
@@ -211,16 +211,5 @@ def parse_mission(document: Any, *, source: str, base_dir: Path | None = None) -
 def load_mission(path: str | Path) -> MissionRequest:
     """Read and validate a mission YAML file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError("file not found", source=str(p)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file: {exc}", source=str(p)) from exc
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"not valid YAML{where}", source=str(p)) from exc
+    doc = load_yaml(p)
     return parse_mission(doc, source=str(p), base_dir=p.parent)
