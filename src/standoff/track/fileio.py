@@ -35,6 +35,7 @@ import pandas
 
 from standoff.core.errors import InputError
 from standoff.domain.detections import DetectionBatch
+from standoff.geo.frame import LocalFrame
 from standoff.track.tracker import TrackBatch, Tracker, TrackerConfig
 
 __all__ = ["DEFAULT_SIGMA_M", "DetectionFile", "TrackSummary", "read_detections", "track_file"]
@@ -181,13 +182,6 @@ def _iso(ns: int) -> str:
     return base + "Z"
 
 
-def _aeqd(lat0: float, lon0: float) -> Any:
-    from pyproj import CRS, Transformer
-
-    crs = CRS.from_proj4(f"+proj=aeqd +lat_0={lat0!r} +lon_0={lon0!r} +ellps=WGS84 +units=m")
-    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-
-
 def read_detections(path: str | Path, *, sigma_m: float | None = None) -> DetectionFile:
     """Parse and validate a detections file into scans (see the module docstring)."""
     p = Path(path)
@@ -211,8 +205,8 @@ def read_detections(path: str | Path, *, sigma_m: float | None = None) -> Detect
         geographic = True
         lat0 = float(np.round(0.5 * (lat.min() + lat.max()), 6))
         lon0 = float(np.round(0.5 * (lon.min() + lon.max()), 6))
-        transformer = _aeqd(lat0, lon0)
-        x, y = transformer.transform(lon, lat)
+        transformer = LocalFrame(lon0, lat0)
+        x, y = transformer.to_xy(lon, lat)
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     else:
         raise _fail(
@@ -251,10 +245,10 @@ def read_detections(path: str | Path, *, sigma_m: float | None = None) -> Detect
         slat = _numeric(p, frame, "sensor_lat", allow_missing=True)
         slon = _numeric(p, frame, "sensor_lon", allow_missing=True)
         _check_range(p, frame, "sensor_lat", slat, 90.0)
-        tr = transformer if transformer is not None else _aeqd(0.0, 0.0)
+        tr = transformer if transformer is not None else LocalFrame(0.0, 0.0)
         ok = np.isfinite(slat) & np.isfinite(slon)
         if ok.any():
-            ex, ny = tr.transform(slon[ok], slat[ok])
+            ex, ny = tr.to_xy(slon[ok], slat[ok])
             sx[ok], sy[ok] = ex, ny
     det_id = (
         frame["det_id"].astype(str).str.strip().to_numpy(dtype=object)
@@ -355,7 +349,7 @@ def track_file(
     out = Path(output_path)
     inverse = None
     if data.geographic:
-        inverse = _aeqd(data.origin_lat_deg, data.origin_lon_deg)
+        inverse = LocalFrame(data.origin_lon_deg, data.origin_lat_deg)
     ids: set[int] = set()
     n_det = 0
     try:
@@ -392,12 +386,12 @@ def track_file(
     )
 
 
-def _rows(label: str, tb: TrackBatch, batch: DetectionBatch, inverse: Any) -> str:
+def _rows(label: str, tb: TrackBatch, batch: DetectionBatch, inverse: LocalFrame | None) -> str:
     if not len(tb):
         return ""
     order = np.argsort(tb.track_id, kind="stable")
     if inverse is not None:
-        lon, lat = inverse.transform(tb.x_m[order], tb.y_m[order], direction="INVERSE")
+        lon, lat = inverse.to_lonlat(tb.x_m[order], tb.y_m[order])
         a = [f"{v:.7f}" for v in np.asarray(lat).tolist()]
         b = [f"{v:.7f}" for v in np.asarray(lon).tolist()]
     else:
