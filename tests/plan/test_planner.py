@@ -76,6 +76,29 @@ def test_orbits_fly_the_physical_turn_radius_and_stay_in_their_airspace(
         assert airspace.clearance_m(orbit.lon_deg, orbit.lat_deg, "USA").min() >= req.margin_m
 
 
+def test_the_whole_path_is_flyable_at_the_turn_radius_without_corners(
+    demo_plan: MissionPlan,
+) -> None:
+    """Transits join and leave orbits on tangents: nowhere along the path (transits, joins,
+    orbits) does the heading change faster than a turn of the orbit radius allows."""
+    from standoff.geo.frame import LocalFrame
+
+    frame = LocalFrame(float(demo_plan.base_lon_deg), float(demo_plan.base_lat_deg))
+    x, y = frame.to_xy(demo_plan.path_lon_deg, demo_plan.path_lat_deg)
+    step = np.diff(np.column_stack([x, y]), axis=0)
+    length = np.hypot(*step.T)
+    heading = np.arctan2(step[:, 0], step[:, 1])
+    turn = np.abs((np.diff(heading) + np.pi) % (2 * np.pi) - np.pi)
+    assert np.degrees(turn).max() < 20.0
+    # Heading change accumulated over every 400 m window, as a radius of turn.
+    at = np.cumsum(length)[:-1]
+    total = np.concatenate([[0.0], np.cumsum(turn)])
+    end = np.minimum(np.searchsorted(at, at + 400.0), len(at) - 1)
+    rate = (total[end] - total[: len(at)]) / np.maximum(at[end] - at, 1.0)
+    radius = demo_plan.orbits[0].radius_m
+    assert 1.0 / rate.max() >= 0.9 * radius
+
+
 def test_an_aoi_deep_in_mexico_is_an_error_with_numbers(airspace: Airspace) -> None:
     doc = _mission(aoi=[{"name": "corridor-9", "geometry": _box(-110.0, 29.5, -109.8, 29.7)}])
     with pytest.raises(

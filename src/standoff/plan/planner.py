@@ -99,6 +99,105 @@ def _racetrack_loop(a: FloatArray, b: FloatArray, radius: float, spacing: float)
     return np.vstack([loop, loop[:1]])
 
 
+def _cw_tangent_angle(
+    centre: FloatArray, radius: float, point: FloatArray, *, arriving: bool
+) -> float | None:
+    """Angle (radians, from +x) of the point where a straight line from (``arriving``) or to
+    ``point`` touches the circle and continues clockwise along it; None inside the circle."""
+    d = point - centre
+    dist = float(np.hypot(*d))
+    if dist <= radius * 1.001:
+        return None
+    phi = float(np.arctan2(d[1], d[0]))
+    alpha = float(np.arccos(radius / dist))
+    for theta in (phi + alpha, phi - alpha):
+        touch = centre + radius * np.array([np.cos(theta), np.sin(theta)])
+        clockwise = np.array([np.sin(theta), -np.cos(theta)])
+        direction = (touch - point) if arriving else (point - touch)
+        if float(direction @ clockwise) > 0:
+            return theta
+    return None  # pragma: no cover - one of the two tangents always runs clockwise
+
+
+def _cw_arc(
+    centre: FloatArray, radius: float, from_rad: float, to_rad: float, spacing: float
+) -> FloatArray:
+    """Points of the clockwise arc from angle ``from_rad`` to ``to_rad`` (both included)."""
+    sweep = (from_rad - to_rad) % (2.0 * np.pi)
+    n = max(2, int(np.ceil(sweep * radius / spacing)) + 1)
+    ang = from_rad - np.linspace(0.0, sweep, n)
+    return centre + radius * np.column_stack([np.cos(ang), np.sin(ang)])
+
+
+@dataclass(frozen=True)
+class _OrbitJoin:
+    """Where a transit meets an orbit: the centre of the orbit's first turn and the angle of
+    the orbit's start point on that turn circle (orbits are flown clockwise)."""
+
+    centre: FloatArray
+    start_rad: float
+
+
+def _join_leg(
+    route: FloatArray,
+    leave: _OrbitJoin | None,
+    reach: _OrbitJoin | None,
+    radius: float,
+    spacing: float,
+) -> FloatArray:
+    """A transit that leaves and joins orbits on tangents instead of through the turn centre.
+
+    ``route`` runs between turn centres (or the gateway); the aircraft instead stays on the
+    turn circle until the straight line towards the route's next vertex is tangent, and
+    arrives on the tangent of the next turn circle, flying on into the orbit without a corner.
+    Every added point lies within ``radius`` of the route, which keeps a turn's radius from
+    everything forbidden, so the join stays legal.  Falls back to the radial hop where a
+    vertex lies inside a turn circle."""
+    inner = route[1 if leave else 0 : len(route) - 1 if reach else len(route)]
+    pieces: list[FloatArray] = []
+    out_rad = in_rad = None
+    if leave is not None:
+        toward = inner[0] if len(inner) else route[-1]
+        out_rad = _cw_tangent_angle(leave.centre, radius, toward, arriving=False)
+    if reach is not None:
+        if len(inner):
+            src = inner[-1]
+        elif leave is not None and out_rad is not None:
+            src = leave.centre + radius * np.array([np.cos(out_rad), np.sin(out_rad)])
+        else:
+            src = route[0]
+        in_rad = _cw_tangent_angle(reach.centre, radius, src, arriving=True)
+        if leave is not None and not len(inner) and out_rad is not None and in_rad is not None:
+            for _ in range(2):  # orbit to orbit directly: refine towards the common tangent
+                touch_in = reach.centre + radius * np.array([np.cos(in_rad), np.sin(in_rad)])
+                out_new = _cw_tangent_angle(leave.centre, radius, touch_in, arriving=False)
+                if out_new is None:
+                    break
+                out_rad = out_new
+                touch_out = leave.centre + radius * np.array([np.cos(out_rad), np.sin(out_rad)])
+                in_new = _cw_tangent_angle(reach.centre, radius, touch_out, arriving=True)
+                if in_new is None:
+                    break
+                in_rad = in_new
+    if leave is not None:
+        start = leave.centre + radius * np.array([np.cos(leave.start_rad), np.sin(leave.start_rad)])
+        if out_rad is None:
+            pieces.append(np.vstack([start, leave.centre]))
+        else:
+            pieces.append(_cw_arc(leave.centre, radius, leave.start_rad, out_rad, spacing))
+    pieces.append(inner)
+    if reach is not None:
+        end = reach.centre + radius * np.array([np.cos(reach.start_rad), np.sin(reach.start_rad)])
+        if in_rad is None:
+            pieces.append(np.vstack([reach.centre, end]))
+        else:
+            pieces.append(_cw_arc(reach.centre, radius, in_rad, reach.start_rad, spacing))
+    xy = np.vstack([p for p in pieces if len(p)])
+    keep = np.ones(len(xy), dtype=bool)
+    keep[1:] = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
+    return np.asarray(xy[keep], dtype=np.float64)
+
+
 def _path_length(xy: FloatArray) -> float:
     return float(np.hypot(*np.diff(xy, axis=0).T).sum()) if len(xy) > 1 else 0.0
 
@@ -297,9 +396,9 @@ def plan_mission(
         order.append(nxt)
         remaining.remove(nxt)
         here = entry_pts[nxt]
-    # Transits run between orbit axis points (the centre of each orbit's first turn), inside
-    # the axis region, so a turn of the aircraft's radius fits around every bend; the hop
-    # from the axis point to the orbit's entry is one radius, inside that turn circle.
+    # Transits are routed between orbit axis points (the centre of each orbit's first turn),
+    # inside the axis region, so a turn of the aircraft's radius fits around every bend; the
+    # aircraft joins and leaves each orbit on a tangent of that turn circle (_join_leg).
     transit_free = axis_region
     hubs = [(float(seg_a[chosen[i]][0]), float(seg_a[chosen[i]][1])) for i in range(len(chosen))]
     base_xy = (base.x, base.y)
@@ -314,18 +413,30 @@ def plan_mission(
         climb = np.asarray([base_xy])
         gateway = base_xy
 
+    joins = [
+        _OrbitJoin(
+            np.asarray(hubs[i]),
+            float(np.arctan2(*(entry_pts[i] - np.asarray(hubs[i]))[::-1])),
+        )
+        for i in range(len(chosen))
+    ]
+
     def route_all(sequence: list[int]) -> tuple[list[FloatArray], FloatArray, float]:
+        """Transit legs: to the first orbit, between orbits, and home (tangential joins)."""
         legs_xy: list[FloatArray] = []
-        prev = gateway
+        prev: int | None = None
         for i in sequence:
-            route = shortest_path(transit_free, prev, hubs[i])
-            legs_xy.append(np.vstack([route, entry_pts[i][None, :]]))
-            prev = hubs[i]
-        home = np.vstack(
-            [
-                np.asarray(entry_pts[sequence[-1]])[None, :],
-                shortest_path(transit_free, prev, gateway),
-            ]
+            route = shortest_path(transit_free, gateway if prev is None else hubs[prev], hubs[i])
+            leave = None if prev is None else joins[prev]
+            legs_xy.append(_join_leg(route, leave, joins[i], radius, opt.orbit_spacing_m))
+            prev = i
+        last = sequence[-1]
+        home = _join_leg(
+            shortest_path(transit_free, hubs[last], gateway),
+            joins[last],
+            None,
+            radius,
+            opt.orbit_spacing_m,
         )
         metres = (
             sum(_path_length(r) for r in legs_xy) + _path_length(home) + 2 * _path_length(climb)
@@ -389,9 +500,8 @@ def plan_mission(
     )
     for n_orbit, i in enumerate(order):
         if n_orbit > 0:
-            hop = np.vstack([entry_pts[order[n_orbit - 1]][None, :], routes[n_orbit]])
             add(
-                hop,
+                routes[n_orbit],
                 aircraft.cruise_speed_mps,
                 opt.transit_spacing_m,
                 "transit_between",
