@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 
 from standoff.airspace import Airspace, FlightPath, check_path
 from standoff.domain.detections import DetectionBatch
@@ -81,6 +83,17 @@ def test_files_and_meta(
     x, y = tr.transform(det["lon"].to_numpy(), det["lat"].to_numpy())
     assert np.allclose(x, det["x_m"], atol=0.05)
     assert np.allclose(y, det["y_m"], atol=0.05)
+    # The world's truth as GeoJSON: roads, the site, the border point, the convoy's road path
+    # from the site to the border point.
+    world = json.loads((tmp_path / "world.geojson").read_text(encoding="utf-8"))
+    kinds = {f["properties"]["kind"] for f in world["features"]}
+    assert kinds == {"road", "site", "border_point", "route"}
+    (route,) = [f for f in world["features"] if f["properties"]["kind"] == "route"]
+    assert route["properties"]["from_site"] == "s1"
+    assert route["properties"]["to"] == "b1"
+    line = np.asarray(route["geometry"]["coordinates"])
+    assert np.abs(line[0] - [-111.3, 31.3]).max() < 0.02
+    assert np.abs(line[-1] - [-111.3, 31.395]).max() < 0.02
 
 
 def test_detections_within_reach_and_above_mdv(world: SimWorld) -> None:
@@ -109,6 +122,9 @@ def test_detections_within_reach_and_above_mdv(world: SimWorld) -> None:
                 dx * dx + dy * dy + alt * alt
             )
             assert abs(radial) >= gmti.mdv_mps
+            # GMTI scans the plan's AOIs: every true detection is of a mover inside one.
+            assert world.aois_xy is not None
+            assert shapely.contains_xy(world.aois_xy, truth.x_m[i], truth.y_m[i])
             checked += 1
     assert checked > 50
 

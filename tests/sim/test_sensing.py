@@ -108,3 +108,85 @@ def test_eoir_sees_parked_and_moving_objects_in_its_footprint() -> None:
     far = Look(0.0, 0.0, ALT_M, 0.0, 40_000.0)
     r = eoir_look(far, np.array([0.0]), np.array([40_000.0]), EOIR, settings, rng)
     assert len(r.x_m) == 0
+
+
+def test_gmti_scans_only_the_aois_within_reach() -> None:
+    """With AOIs, movers outside them are never detected, false alarms fall inside them, and
+    their count is Poisson over the footprint's area (AOI within reach and sector)."""
+    from shapely.geometry import box
+
+    from standoff.sim.sensing import gmti_footprint
+
+    settings = demo_scenario().gmti
+    rng = np.random.default_rng(11)
+    aoi = box(-6_500.0, 9_500.0, 6_500.0, 20_500.0)  # wholly inside reach and the sector
+    look = Look(0.0, 0.0, ALT_M, 0.0, 1.0)
+    fp = gmti_footprint(look, GMTI, aoi)
+    assert fp is not None
+    assert abs(fp.area_m2 - aoi.area) < 1e-6 * aoi.area
+    # Movers on a grid, all driving away from the aircraft fast enough to be seen.
+    gx, gy = np.meshgrid(np.linspace(-20_000, 20_000, 41), np.linspace(2_000, 26_000, 25))
+    x, y = gx.ravel(), gy.ravel()
+    rg = np.hypot(x, y)
+    vx, vy = 15.0 * x / rg, 15.0 * y / rg
+    inside = (np.abs(x) <= 6_500) & (y >= 9_500) & (y <= 20_500)
+    total_fa = 0
+    seen = np.zeros(len(x), dtype=bool)
+    scans = 300
+    for _ in range(scans):
+        r = gmti_scan(look, x, y, vx, vy, GMTI, settings, rng, aoi)
+        true = r.truth_index[r.truth_index >= 0]
+        seen[true] = True
+        fa = r.truth_index < 0
+        total_fa += int(fa.sum())
+        margin = 5 * r.sigma_m[fa]
+        assert np.all((np.abs(r.x_m[fa]) <= 6_500 + margin) & (r.y_m[fa] >= 9_500 - margin))
+        assert np.all(r.y_m[fa] <= 20_500 + margin)
+        assert r.footprint_m2 == fp.area_m2
+    assert not seen[~inside].any()
+    assert seen[inside].mean() > 0.99
+    lam = settings.false_alarms_per_km2 * aoi.area / 1e6 * scans
+    lo, hi = stats.poisson.interval(0.999, lam)
+    assert lo <= total_fa <= hi
+    # An AOI beyond reach: no scan at all.
+    far = box(-1_000.0, 60_000.0, 1_000.0, 62_000.0)
+    assert gmti_footprint(look, GMTI, far) is None
+    r = gmti_scan(look, x, y, vx, vy, GMTI, settings, rng, far)
+    assert len(r.x_m) == 0
+
+
+def test_eoir_footprint_is_the_projected_field_of_view() -> None:
+    """Near and far edges at h cot(theta +- fov/2), width growing with range, and the area
+    formula against a Monte-Carlo count; objects just outside an edge are never seen."""
+    from standoff.sim.sensing import eoir_footprint
+
+    settings = demo_scenario().eoir
+    site = (0.0, 12_000.0)
+    look = Look(0.0, 0.0, ALT_M, *site)
+    fp = eoir_footprint(look, EOIR)
+    assert fp is not None
+    theta = np.arctan2(ALT_M, 12_000.0)
+    half = np.radians(EOIR.fov_deg) / 2
+    assert np.isclose(fp.near_m, ALT_M / np.tan(theta + half))
+    assert np.isclose(fp.far_m, ALT_M / np.tan(theta - half))
+    assert fp.near_m < 12_000.0 < fp.far_m
+    # Monte-Carlo area of the trapezoid (bounding box sampling).
+    rng = np.random.default_rng(2)
+    w = np.hypot(fp.far_m, ALT_M) * fp.tan_half
+    px = rng.uniform(-w, w, 400_000)
+    py = rng.uniform(fp.near_m, fp.far_m, 400_000)
+    inside = np.abs(px) <= np.sqrt(py * py + ALT_M**2) * fp.tan_half
+    box_area = 2 * w * (fp.far_m - fp.near_m)
+    assert abs(inside.mean() * box_area - fp.area_m2) < 0.01 * fp.area_m2
+    # Edges: a parked object just inside each edge is seen, just outside never.
+    width_near = np.hypot(fp.near_m, ALT_M) * fp.tan_half
+    x = np.array([0.0, 0.0, 0.0, 0.0, width_near - 5.0, width_near + 5.0])
+    y = np.array(
+        [fp.near_m + 5, fp.near_m - 5, fp.far_m - 5, fp.far_m + 5, fp.near_m + 10, fp.near_m + 10]
+    )
+    found = np.zeros(len(x))
+    for _ in range(200):
+        r = eoir_look(look, x, y, EOIR, settings, rng)
+        found += np.bincount(r.truth_index, minlength=len(x))
+    assert found[[1, 3, 5]].sum() == 0
+    assert np.all(found[[0, 2, 4]] > 100)

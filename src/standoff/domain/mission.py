@@ -79,6 +79,9 @@ class AoiCoverage:
     reachable: bool = True
     """False when the AOI does not fit the endurance (reported, not dropped)."""
     note: str = ""
+    geometry: dict[str, Any] = field(default_factory=dict)
+    """The AOI itself: a GeoJSON Polygon or MultiPolygon (lon, lat), so that the sensors of
+    a sortie know where to look (empty in plans written before it was recorded)."""
 
     @property
     def coverable_fraction(self) -> float:

@@ -19,16 +19,16 @@ margin_m: 3000           # minimum clearance from any forbidden airspace
 start: 2026-03-20T02:00:00Z
 on_station_s: 36000      # ten hours on station, split across the orbits
 aoi:                     # areas of interest: GeoJSON geometries (lon, lat), inline or a path
-  - name: corridor-1
+  - name: corridor-1      # from the Sasabe road south to the hills, up to the border
     priority: 1
     geometry:
       type: Polygon
-      coordinates: [[[-111.6, 31.1], [-111.2, 31.1], [-111.2, 31.35],
-                     [-111.6, 31.35], [-111.6, 31.1]]]
-  - name: altar-valley
+      coordinates: [[[-111.7, 31.1], [-111.2, 31.1], [-111.2, 31.5],
+                     [-111.7, 31.5], [-111.7, 31.1]]]
+  - name: altar-valley    # the Altar valley tracks up to the border
     priority: 2
     geometry:
       type: Polygon
-      coordinates: [[[-112.4, 31.35], [-111.9, 31.35], [-111.9, 31.58],
-                     [-112.4, 31.58], [-112.4, 31.35]]]
+      coordinates: [[[-112.4, 31.35], [-111.7, 31.35], [-111.7, 31.75],
+                     [-112.4, 31.75], [-112.4, 31.35]]]
 """

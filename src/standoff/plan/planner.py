@@ -17,6 +17,7 @@ allows, without the aircraft ever coming within the margin of forbidden airspace
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,13 +139,28 @@ class _OrbitJoin:
     start_rad: float
 
 
+@dataclass(frozen=True)
+class _Leg:
+    """A transit polyline; ``arc[i]`` tells whether segment ``i`` is on a turn circle."""
+
+    xy: FloatArray
+    arc: npt.NDArray[np.bool_]
+
+    def seconds(self, cruise_mps: float, loiter_mps: float) -> float:
+        seg = np.hypot(*np.diff(self.xy, axis=0).T)
+        return float((seg / np.where(self.arc, loiter_mps, cruise_mps)).sum())
+
+    def speeds(self, cruise_mps: float, loiter_mps: float) -> FloatArray:
+        return np.where(self.arc, loiter_mps, cruise_mps).astype(np.float64)
+
+
 def _join_leg(
     route: FloatArray,
     leave: _OrbitJoin | None,
     reach: _OrbitJoin | None,
     radius: float,
     spacing: float,
-) -> FloatArray:
+) -> _Leg:
     """A transit that leaves and joins orbits on tangents instead of through the turn centre.
 
     ``route`` runs between turn centres (or the gateway); the aircraft instead stays on the
@@ -152,9 +168,10 @@ def _join_leg(
     arrives on the tangent of the next turn circle, flying on into the orbit without a corner.
     Every added point lies within ``radius`` of the route, which keeps a turn's radius from
     everything forbidden, so the join stays legal.  Falls back to the radial hop where a
-    vertex lies inside a turn circle."""
+    vertex lies inside a turn circle.  The arcs are flown at loiter speed, the speed the
+    turn radius is sized for."""
     inner = route[1 if leave else 0 : len(route) - 1 if reach else len(route)]
-    pieces: list[FloatArray] = []
+    pieces: list[tuple[FloatArray, bool]] = []
     out_rad = in_rad = None
     if leave is not None:
         toward = inner[0] if len(inner) else route[-1]
@@ -182,20 +199,25 @@ def _join_leg(
     if leave is not None:
         start = leave.centre + radius * np.array([np.cos(leave.start_rad), np.sin(leave.start_rad)])
         if out_rad is None:
-            pieces.append(np.vstack([start, leave.centre]))
+            pieces.append((np.vstack([start, leave.centre]), False))
         else:
-            pieces.append(_cw_arc(leave.centre, radius, leave.start_rad, out_rad, spacing))
-    pieces.append(inner)
+            pieces.append((_cw_arc(leave.centre, radius, leave.start_rad, out_rad, spacing), True))
+    pieces.append((inner, False))
     if reach is not None:
         end = reach.centre + radius * np.array([np.cos(reach.start_rad), np.sin(reach.start_rad)])
         if in_rad is None:
-            pieces.append(np.vstack([reach.centre, end]))
+            pieces.append((np.vstack([reach.centre, end]), False))
         else:
-            pieces.append(_cw_arc(reach.centre, radius, in_rad, reach.start_rad, spacing))
-    xy = np.vstack([p for p in pieces if len(p)])
-    keep = np.ones(len(xy), dtype=bool)
-    keep[1:] = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
-    return np.asarray(xy[keep], dtype=np.float64)
+            pieces.append((_cw_arc(reach.centre, radius, in_rad, reach.start_rad, spacing), True))
+    pieces = [(p, a) for p, a in pieces if len(p)]
+    xy = np.vstack([p for p, _ in pieces])
+    # A segment is on an arc when both its ends come from the same arc piece.
+    arc = np.concatenate([np.full(len(p), a) for p, a in pieces])
+    first = np.concatenate([np.arange(len(p)) == 0 for p, _ in pieces])
+    on_arc = arc[1:] & ~first[1:]
+    keep = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
+    xy = np.vstack([xy[:1], xy[1:][keep]])
+    return _Leg(np.asarray(xy, dtype=np.float64), on_arc[keep])
 
 
 def _path_length(xy: FloatArray) -> float:
@@ -204,8 +226,9 @@ def _path_length(xy: FloatArray) -> float:
 
 def _geodesic_densify(
     lon: FloatArray, lat: FloatArray, spacing_m: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Densify a polyline along geodesics; returns lon, lat and cumulative distance."""
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.int64]]:
+    """Densify a polyline along geodesics; returns lon, lat, cumulative distance and, for
+    every vertex after the first, the index of the input segment it lies on."""
     _, _, seg = WGS84.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])
     seg = np.atleast_1d(np.asarray(seg, dtype=np.float64))
     k = np.maximum(1, np.ceil(seg / spacing_m).astype(np.int64))
@@ -216,7 +239,7 @@ def _geodesic_densify(
     lon_d = np.concatenate([lon[:1], lo])
     lat_d = np.concatenate([lat[:1], la])
     dist = np.concatenate([[0.0], np.cumsum(np.repeat(seg / k, k))])
-    return lon_d, lat_d, dist
+    return lon_d, lat_d, dist, idx
 
 
 @dataclass
@@ -421,9 +444,9 @@ def plan_mission(
         for i in range(len(chosen))
     ]
 
-    def route_all(sequence: list[int]) -> tuple[list[FloatArray], FloatArray, float]:
+    def route_all(sequence: list[int]) -> tuple[list[_Leg], _Leg, float]:
         """Transit legs: to the first orbit, between orbits, and home (tangential joins)."""
-        legs_xy: list[FloatArray] = []
+        legs_xy: list[_Leg] = []
         prev: int | None = None
         for i in sequence:
             route = shortest_path(transit_free, gateway if prev is None else hubs[prev], hubs[i])
@@ -438,10 +461,13 @@ def plan_mission(
             radius,
             opt.orbit_spacing_m,
         )
-        metres = (
-            sum(_path_length(r) for r in legs_xy) + _path_length(home) + 2 * _path_length(climb)
+        v = (aircraft.cruise_speed_mps, aircraft.loiter_speed_mps)
+        seconds = (
+            sum(leg.seconds(*v) for leg in legs_xy)
+            + home.seconds(*v)
+            + 2 * _path_length(climb) / aircraft.cruise_speed_mps
         )
-        return legs_xy, home, metres / aircraft.cruise_speed_mps
+        return legs_xy, home, seconds
 
     # Orbits that do not fit the endurance are dropped, last in the tour first, and the AOIs
     # they alone served are reported as not reachable (never silently dropped).
@@ -472,16 +498,20 @@ def plan_mission(
     legs: list[PlanLeg] = []
     t_now = 0.0
 
-    def add(xy: FloatArray, speed: float, spacing: float, kind: str, name: str) -> None:
+    def add(
+        xy: FloatArray, speed: float | FloatArray, spacing: float, kind: str, name: str
+    ) -> None:
+        """Append a stretch flown at ``speed`` (one value, or one per segment of ``xy``)."""
         nonlocal t_now
         if len(xy) < 2:
             return
         lon, lat = frame.to_lonlat(xy[:, 0], xy[:, 1])
-        lon_d, lat_d, dist = _geodesic_densify(lon, lat, spacing)
+        lon_d, lat_d, dist, seg = _geodesic_densify(lon, lat, spacing)
+        step_speed = np.broadcast_to(np.asarray(speed, dtype=np.float64), (len(xy) - 1,))[seg]
+        times = t_now + np.concatenate([[0.0], np.cumsum(np.diff(dist) / step_speed)])
         keep = np.concatenate([[True], np.diff(dist) > 1e-6])  # no zero-length steps
-        lon_d, lat_d, dist = lon_d[keep], lat_d[keep], dist[keep]
+        lon_d, lat_d, times = lon_d[keep], lat_d[keep], times[keep]
         start = t_now
-        times = t_now + dist / speed
         if segs_lon:
             lon_d, lat_d, times = lon_d[1:], lat_d[1:], times[1:]
         segs_lon.append(lon_d)
@@ -491,9 +521,11 @@ def plan_mission(
         legs.append(PlanLeg(kind, name, start, t_now))  # type: ignore[arg-type]
 
     orbit_records: list[Orbit] = []
+    v = (aircraft.cruise_speed_mps, aircraft.loiter_speed_mps)
+    out_speeds = routes[0].speeds(*v)
     add(
-        np.vstack([climb, routes[0][1:]]) if len(climb) > 1 else routes[0],
-        aircraft.cruise_speed_mps,
+        np.vstack([climb, routes[0].xy[1:]]) if len(climb) > 1 else routes[0].xy,
+        np.concatenate([np.full(len(climb) - 1, v[0]), out_speeds]),
         opt.transit_spacing_m,
         "transit_out",
         "to orbit-1",
@@ -501,8 +533,8 @@ def plan_mission(
     for n_orbit, i in enumerate(order):
         if n_orbit > 0:
             add(
-                routes[n_orbit],
-                aircraft.cruise_speed_mps,
+                routes[n_orbit].xy,
+                routes[n_orbit].speeds(*v),
                 opt.transit_spacing_m,
                 "transit_between",
                 f"to orbit-{n_orbit + 1}",
@@ -541,8 +573,9 @@ def plan_mission(
                 lat_deg=loop_lat,
             )
         )
-    back_xy = np.vstack([back, climb[::-1][1:]]) if len(climb) > 1 else back
-    add(back_xy, aircraft.cruise_speed_mps, opt.transit_spacing_m, "transit_back", "to base")
+    back_xy = np.vstack([back.xy, climb[::-1][1:]]) if len(climb) > 1 else back.xy
+    back_speeds = np.concatenate([back.speeds(*v), np.full(len(climb) - 1, v[0])])
+    add(back_xy, back_speeds, opt.transit_spacing_m, "transit_back", "to base")
     path_lon = np.concatenate(segs_lon)
     path_lat = np.concatenate(segs_lat)
     path_t = np.concatenate(segs_t)
@@ -592,6 +625,7 @@ def plan_mission(
                 seen_s,
                 reachable=not lost,
                 note="does not fit the endurance with the other AOIs" if lost else "",
+                geometry=json.loads(shapely.to_geojson(aoi.geometry)),
             )
         )
     return MissionPlan(

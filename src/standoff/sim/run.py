@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from standoff.airspace import Airspace, FlightPath, PathCheck, check_path
 from standoff.core.errors import InputError
@@ -23,18 +26,24 @@ from standoff.platforms import AIRCRAFT, SENSORS, AircraftSpec, SensorSpec
 from standoff.sim._output import TableWriter
 from standoff.sim.flight import FlownPath, fly_path
 from standoff.sim.movers import KIND_NAMES, Movers, TruthSnapshot, build_movers
-from standoff.sim.roads import RoadNetwork, build_network
+from standoff.sim.roads import CLASS_NAMES, RoadNetwork, build_network
 from standoff.sim.scenario import Scenario
-from standoff.sim.sensing import Look, SensorReturns, eoir_look, gmti_scan
+from standoff.sim.sensing import Look, SensorReturns, eoir_footprint, eoir_look, gmti_scan
 
-__all__ = ["SimStep", "SimSummary", "SimWorld", "iter_scans", "iter_steps", "prepare", "simulate"]
+__all__ = [
+    "SimStep",
+    "SimSummary",
+    "SimWorld",
+    "iter_scans",
+    "iter_steps",
+    "prepare",
+    "simulate",
+    "world_geojson",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 ProgressFn = Callable[[float, float], None]
-
-_DEFAULT_AIRFRAME_BANK_MARGIN_DEG = 10.0
-_MAX_BANK_DEG = 45.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class SimWorld:
     cue_xy_m: tuple[tuple[str, float, float], ...]
     seeds: tuple[np.random.SeedSequence, ...] = field(repr=False)
     vehicles: int = 0
+    aois_xy: BaseGeometry | None = field(default=None, repr=False)
+    """The plan's AOIs in the local frame (prepared), where GMTI scans; None: no AOI."""
 
     @property
     def flight_time_s(self) -> FloatArray:
@@ -121,10 +132,14 @@ def prepare(
     spec = aircraft or AIRCRAFT.get(plan.aircraft_name)
     if scenario.flight.bank_limit_deg is not None:
         bank = scenario.flight.bank_limit_deg
+    elif spec is not None:
+        bank = spec.bank_limit_deg  # the bank the planner sized every turn for
     else:
-        # Assumption: the airframe may bank beyond the planning bank (autopilots allow ~45 deg).
-        planning = spec.bank_limit_deg if spec is not None else 25.0
-        bank = min(planning + _DEFAULT_AIRFRAME_BANK_MARGIN_DEG, _MAX_BANK_DEG)
+        raise InputError(
+            f"unknown aircraft {plan.aircraft_name!r}: give flight.bank_limit_deg in the scenario",
+            source=scenario.source,
+            field="flight.bank_limit_deg",
+        )
     if len(plan.path_time_s) < 2:
         raise InputError("the plan has no flight path", source=plan.mission_name)
     px, py = frame.to_xy(plan.path_lon_deg, plan.path_lat_deg)
@@ -145,6 +160,10 @@ def prepare(
         aim = (float(ax), float(ay))
     else:
         aim = (float(net.node_x_m.mean()), float(net.node_y_m.mean()))
+    aois = [frame.geometry_to_xy(shape(c.geometry)) for c in plan.coverage if c.geometry]
+    aois_xy = shapely.union_all(aois) if aois else None
+    if aois_xy is not None:
+        shapely.prepare(aois_xy)
     sites = {s.name: s for s in scenario.sites}
     cues = []
     for name in scenario.eoir.cue:
@@ -165,6 +184,7 @@ def prepare(
         cue_xy_m=tuple(cues),
         seeds=seeds,
         vehicles=scenario.traffic.vehicles if vehicles is None else vehicles,
+        aois_xy=aois_xy,
     )
 
 
@@ -227,17 +247,17 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
                         world.gmti,
                         sc.gmti,
                         rng_gmti,
+                        world.aois_xy,
                     ),
                 )
             )
         if airborne and "eoir" in due and world.eoir is not None:
-            reach = world.eoir.ground_reach_m(alt)
             n = len(world.cue_xy_m)
             for j in range(n):
                 _, cx, cy = world.cue_xy_m[(look_no + j) % n]
-                if np.hypot(cx - ax, cy - ay) <= reach:
+                look = Look(ax, ay, alt, cx, cy)
+                if eoir_footprint(look, world.eoir) is not None:
                     look_no = (look_no + j + 1) % n
-                    look = Look(ax, ay, alt, cx, cy)
                     parts.append(
                         ("eoir", eoir_look(look, snap.x_m, snap.y_m, world.eoir, sc.eoir, rng_eoir))
                     )
@@ -291,6 +311,83 @@ def _deviation(flown: FlownPath) -> dict[str, float]:
         "schedule_lag_max_m": round(float(np.abs(flown.along_lag_m).max()), 2),
         "bank_max_deg": round(float(np.abs(flown.bank_deg).max()), 2),
     }
+
+
+def _lonlat(frame: LocalFrame, x_m: FloatArray, y_m: FloatArray) -> list[list[float]]:
+    lon, lat = frame.to_lonlat(x_m, y_m)
+    return [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lon, lat, strict=True)]
+
+
+def world_geojson(world: SimWorld) -> dict[str, Any]:
+    """The ground truth of the world as GeoJSON (RFC 7946, lon/lat): roads by class, sites,
+    border points and the road path of every convoy route.  For maps and for scoring
+    analyses against the truth, never as an input to them."""
+    sc, net, frame = world.scenario, world.network, world.frame
+    feats: list[dict[str, Any]] = []
+    forward = net.edge_u < net.edge_v  # each road once, not once per direction
+    for cls, name in enumerate(CLASS_NAMES):
+        e = np.flatnonzero(forward & (net.edge_class == cls))
+        if not len(e):
+            continue
+        ends = _lonlat(
+            frame,
+            np.concatenate([net.node_x_m[net.edge_u[e]], net.node_x_m[net.edge_v[e]]]),
+            np.concatenate([net.node_y_m[net.edge_u[e]], net.node_y_m[net.edge_v[e]]]),
+        )
+        lines = [[ends[i], ends[i + len(e)]] for i in range(len(e))]
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"kind": "road", "road_class": name, "segments": len(e)},
+                "geometry": {"type": "MultiLineString", "coordinates": lines},
+            }
+        )
+    for site in sc.sites:
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "kind": "site",
+                    "name": site.name,
+                    "site_kind": site.kind,
+                    "visits_per_day": site.visits_per_day,
+                    "hours_local": list(site.hours_local),
+                    "dwell_s": list(site.dwell_s),
+                },
+                "geometry": {"type": "Point", "coordinates": [site.lon_deg, site.lat_deg]},
+            }
+        )
+    for bp in sc.border_points:
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"kind": "border_point", "name": bp.name},
+                "geometry": {"type": "Point", "coordinates": [bp.lon_deg, bp.lat_deg]},
+            }
+        )
+    for route in sc.routes:
+        a, b = net.anchors[route.from_site], net.anchors[route.to]
+        edges = net.route_edges(net.shortest_routes(a), a, b)
+        if edges is None or not len(edges):
+            continue
+        nodes = np.concatenate([net.edge_u[edges[:1]], net.edge_v[edges]])
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "kind": "route",
+                    "name": route.name,
+                    "from_site": route.from_site,
+                    "to": route.to,
+                    "length_m": round(float(net.edge_len_m[edges].sum()), 1),
+                },
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": _lonlat(frame, net.node_x_m[nodes], net.node_y_m[nodes]),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "name": f"{sc.name} ground truth", "features": feats}
 
 
 def _version(pkg: str) -> str:
@@ -498,6 +595,13 @@ def simulate(
             }
             for name, spec in (("gmti", world.gmti), ("eoir", world.eoir))
         },
+        "sensing": {
+            "gmti": "scans the plan's AOIs within reach and the azimuth sector"
+            if world.aois_xy is not None
+            else "scans the azimuth sector centred on the look point (the plan has no AOI)",
+            "eoir": "field of view projected on the ground (a trapezoid) around cued sites",
+        },
+        "world": "world.geojson: roads, sites, border points and convoy routes (truth)",
         "assumptions": [
             "flat Earth below the aircraft, no terrain masking; altitude above ground = plan "
             "altitude",
@@ -510,8 +614,12 @@ def simulate(
         f"truth.{ext}",
         f"detections.{ext}",
         f"detection_truth.{ext}",
+        "world.geojson",
         "meta.json",
     ]
+    (out / "world.geojson").write_text(
+        json.dumps(world_geojson(world), separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     (out / "meta.json").write_text(
         json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )

@@ -4,20 +4,25 @@ Flat Earth below the aircraft, no terrain masking (no offline DEM), altitude abo
 taken as the plan's altitude.  Ground reach comes from ``SensorSpec.ground_reach_m``
 (spherical Earth).  Positions are metres in the run's local frame.
 
-GMTI (per scan): the footprint is the ground annulus [reach_min, reach_max] within an azimuth
-sector of ``fov_deg`` centred on the look point.  A mover inside is detected with probability
+GMTI (per scan): the radar scans the plan's AOIs.  Its footprint is the ground annulus
+[reach_min, reach_max] within an azimuth sector of ``fov_deg`` centred on the part of the
+AOIs inside the annulus (on the look point when the plan carries no AOI), intersected with
+the AOIs.  A mover inside is detected with probability
 ``pd = pd_max * range_factor * grazing_factor`` where ``range_factor = 1 / (1 + (R / R50)^8)``,
 ``R50 = range_knee * max_slant_range`` and ``grazing_factor = min(1, sin(g) / sin(g_min))``,
 and only if its radial speed is at least the MDV (parked vehicles never).  Position noise is
 Gaussian in the sensor frame: ``range_sigma / cos(grazing)`` along the line of sight on the
 ground, ``slant_range * angle_sigma`` across it; the measured radial velocity (positive:
-receding) has Gaussian noise.  False alarms are Poisson with mean ``density x scanned area``,
-uniform over the footprint.
+receding) has Gaussian noise.  False alarms are Poisson with mean ``density x footprint
+area``, uniform over the footprint.
 
-EO/IR (per look): a circular footprint of diameter ``2 R tan(fov / 2)`` centred on a cued
-site within reach; everything inside (moving or parked, within the slant range) is detected
-with ``pd_max / (1 + (R / R50)^8)``; isotropic noise ``max(range_sigma, R * angle_sigma)``;
-no radial velocity, no false alarms (assumption: an operator confirms each look).
+EO/IR (per look): the footprint is the field of view (square, ``fov_deg`` on each side)
+projected on the ground around a cued site: a trapezoid whose near and far edges lie at
+ground ranges ``h cot(theta +- fov / 2)`` (``theta`` the depression angle to the site, the far
+edge capped by the sensor's reach) and whose width at ground range ``r`` is
+``2 sqrt(r^2 + h^2) tan(fov / 2)``.  Everything inside (moving or parked) is detected with
+``pd_max / (1 + (R / R50)^8)``; isotropic noise ``max(range_sigma, R * angle_sigma)``; no
+radial velocity, no false alarms (assumption: an operator confirms each look).
 """
 
 from __future__ import annotations
@@ -26,11 +31,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import shapely
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
 
 from standoff.platforms import SensorSpec
 from standoff.sim.scenario import EoirSettings, GmtiSettings
 
-__all__ = ["Look", "SensorReturns", "eoir_look", "gmti_pd", "gmti_scan"]
+__all__ = [
+    "EoirFootprint",
+    "GmtiFootprint",
+    "Look",
+    "SensorReturns",
+    "eoir_footprint",
+    "eoir_look",
+    "gmti_footprint",
+    "gmti_pd",
+    "gmti_scan",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -83,10 +101,102 @@ def gmti_pd(
     return np.asarray(settings.pd_max * range_factor * graze, dtype=np.float64)
 
 
-def _sector(look: Look, fov_deg: float) -> tuple[float, float]:
-    centre = float(np.arctan2(look.aim_x_m - look.x_m, look.aim_y_m - look.y_m))
-    half = np.pi if fov_deg >= 360.0 else float(np.radians(fov_deg) / 2.0)
-    return centre, half
+def _sector_polygon(
+    x_m: float, y_m: float, r_min: float, r_max: float, centre: float, half: float
+) -> BaseGeometry:
+    """The annulus sector as a polygon (azimuths clockwise from north, radians)."""
+    n = max(8, int(np.degrees(2.0 * half)))
+    az = centre + np.linspace(-half, half, n)
+    outer = np.column_stack([x_m + r_max * np.sin(az), y_m + r_max * np.cos(az)])
+    if half >= np.pi:
+        inner = np.column_stack([x_m + r_min * np.sin(az), y_m + r_min * np.cos(az)])
+        return Polygon(outer, [inner[::-1]]) if r_min > 0 else Polygon(outer)
+    if r_min <= 0:
+        return Polygon(np.vstack([[[x_m, y_m]], outer]))
+    inner = np.column_stack([x_m + r_min * np.sin(az), y_m + r_min * np.cos(az)])[::-1]
+    return Polygon(np.vstack([outer, inner]))
+
+
+@dataclass(frozen=True, slots=True)
+class GmtiFootprint:
+    """One scan's footprint: the annulus sector (``centre_rad``, ``half_rad``) clipped to
+    ``area`` (the AOIs, or None for the whole sector); ``area_m2`` is its ground area."""
+
+    r_min_m: float
+    r_max_m: float
+    centre_rad: float
+    half_rad: float
+    area: BaseGeometry | None
+    area_m2: float
+
+
+def gmti_footprint(
+    look: Look, spec: SensorSpec, aois: BaseGeometry | None = None
+) -> GmtiFootprint | None:
+    """Where a scan from ``look`` falls: on the AOIs within reach (None when none is), or on
+    the sector centred on the look point when ``aois`` is None."""
+    h = look.alt_m
+    r_max = spec.ground_reach_m(h)
+    r_min = spec.ground_min_m(h)
+    half = np.pi if spec.fov_deg >= 360.0 else float(np.radians(spec.fov_deg) / 2.0)
+    if aois is None:
+        centre = float(np.arctan2(look.aim_x_m - look.x_m, look.aim_y_m - look.y_m))
+        area = half * (r_max**2 - r_min**2)
+        return GmtiFootprint(r_min, r_max, centre, half, None, float(area))
+    ring = _sector_polygon(look.x_m, look.y_m, r_min, r_max, 0.0, np.pi)
+    visible = shapely.intersection(aois, ring)
+    if visible.is_empty or visible.area <= 0:
+        return None
+    c = visible.centroid
+    centre = float(np.arctan2(c.x - look.x_m, c.y - look.y_m))
+    if half < np.pi:
+        visible = shapely.intersection(
+            visible, _sector_polygon(look.x_m, look.y_m, r_min, r_max, centre, half)
+        )
+        if visible.is_empty or visible.area <= 0:
+            return None
+    shapely.prepare(visible)
+    return GmtiFootprint(r_min, r_max, centre, half, visible, float(visible.area))
+
+
+def _in_footprint(
+    look: Look, fp: GmtiFootprint, x_m: FloatArray, y_m: FloatArray
+) -> npt.NDArray[np.bool_]:
+    dx, dy = x_m - look.x_m, y_m - look.y_m
+    rg = np.hypot(dx, dy)
+    off = np.abs((np.arctan2(dx, dy) - fp.centre_rad + np.pi) % (2 * np.pi) - np.pi)
+    inside = (rg <= fp.r_max_m) & (rg >= fp.r_min_m) & (off <= fp.half_rad)
+    if fp.area is not None and inside.any():
+        idx = np.flatnonzero(inside)
+        inside[idx] = shapely.contains_xy(fp.area, x_m[idx], y_m[idx])
+    return inside
+
+
+def _uniform_in_footprint(
+    look: Look, fp: GmtiFootprint, n: int, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray]:
+    """``n`` points uniform over the footprint: uniform in the sector (area element
+    r dr dtheta), rejected outside the AOIs until ``n`` are kept."""
+    xs: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    kept = 0
+    sector = fp.half_rad * (fp.r_max_m**2 - fp.r_min_m**2)
+    while kept < n:
+        m = int((n - kept) * sector / max(fp.area_m2, 1.0) * 1.2) + 8
+        r = np.sqrt(rng.uniform(fp.r_min_m**2, fp.r_max_m**2, m))
+        az = fp.centre_rad + rng.uniform(-fp.half_rad, fp.half_rad, m)
+        x = look.x_m + r * np.sin(az)
+        y = look.y_m + r * np.cos(az)
+        if fp.area is not None:
+            ok = shapely.contains_xy(fp.area, x, y)
+            x, y = x[ok], y[ok]
+        take = min(n - kept, len(x))
+        xs.append(x[:take])
+        ys.append(y[:take])
+        kept += take
+    if not xs:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def gmti_scan(
@@ -98,32 +208,27 @@ def gmti_scan(
     spec: SensorSpec,
     settings: GmtiSettings,
     rng: np.random.Generator,
+    aois: BaseGeometry | None = None,
 ) -> SensorReturns:
+    """One GMTI scan over the AOIs (see the module notes); ``aois`` in local metres."""
+    fp = gmti_footprint(look, spec, aois)
+    if fp is None:
+        return SensorReturns.empty()
     h = look.alt_m
-    r_max = spec.ground_reach_m(h)
-    r_min = spec.ground_min_m(h)
-    centre, half = _sector(look, spec.fov_deg)
-    area = half / np.pi * np.pi * (r_max**2 - r_min**2)
-    dx, dy = x_m - look.x_m, y_m - look.y_m
+    idx = np.flatnonzero(_in_footprint(look, fp, x_m, y_m))
+    dx, dy = x_m[idx] - look.x_m, y_m[idx] - look.y_m
     rg = np.hypot(dx, dy)
-    az = np.arctan2(dx, dy)
-    off = np.abs((az - centre + np.pi) % (2 * np.pi) - np.pi)
-    inside = (rg <= r_max) & (rg >= r_min) & (off <= half)
-    idx = np.flatnonzero(inside)
-    dx, dy, rg = dx[idx], dy[idx], rg[idx]
     slant = np.sqrt(rg * rg + h * h)
     vr = (vx_mps[idx] * dx + vy_mps[idx] * dy) / slant
     pd = gmti_pd(slant, np.arctan2(h, rg), spec, settings)
     hit = (np.abs(vr) >= spec.mdv_mps) & (rng.uniform(size=len(idx)) < pd)
-    idx, dx, dy, rg, slant, vr = idx[hit], dx[hit], dy[hit], rg[hit], slant[hit], vr[hit]
-    # False alarms: Poisson count, uniform over the footprint (area element r dr dtheta).
-    n_fa = int(rng.poisson(settings.false_alarms_per_km2 * area / 1e6))
-    fr = np.sqrt(rng.uniform(r_min**2, r_max**2, n_fa))
-    fa_az = centre + rng.uniform(-half, half, n_fa)
-    fdx, fdy = fr * np.sin(fa_az), fr * np.cos(fa_az)
+    idx, dx, dy, vr = idx[hit], dx[hit], dy[hit], vr[hit]
+    # False alarms: Poisson count, uniform over the footprint.
+    n_fa = int(rng.poisson(settings.false_alarms_per_km2 * fp.area_m2 / 1e6))
+    fx, fy = _uniform_in_footprint(look, fp, n_fa, rng)
     f_vr = rng.uniform(spec.mdv_mps, spec.mdv_mps + 25.0, n_fa) * rng.choice([-1.0, 1.0], n_fa)
-    dx = np.concatenate([dx, fdx])
-    dy = np.concatenate([dy, fdy])
+    dx = np.concatenate([dx, fx - look.x_m])
+    dy = np.concatenate([dy, fy - look.y_m])
     rg = np.maximum(np.hypot(dx, dy), 1.0)
     slant = np.sqrt(rg * rg + h * h)
     vr = np.concatenate([vr, f_vr])
@@ -144,8 +249,47 @@ def gmti_scan(
         np.maximum(sig_r, sig_c)[order],
         vr_meas[order],
         truth[order],
-        float(area),
+        fp.area_m2,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EoirFootprint:
+    """The projected field of view: ground ranges ``near_m``..``far_m`` along the bearing
+    (``ux``, ``uy``) from the aircraft to the aim point, half-width ``sqrt(r^2 + h^2) *
+    tan_half`` at ground range ``r``."""
+
+    near_m: float
+    far_m: float
+    ux: float
+    uy: float
+    tan_half: float
+    area_m2: float
+
+
+def _integral_sqrt(r: float, h: float) -> float:
+    """Antiderivative of sqrt(r^2 + h^2) dr."""
+    return 0.5 * (r * float(np.hypot(r, h)) + h * h * float(np.arcsinh(r / h)))
+
+
+def eoir_footprint(look: Look, spec: SensorSpec) -> EoirFootprint | None:
+    """The trapezoid the EO/IR field of view covers around the aim point (None when the aim
+    point lies beyond the sensor's reach)."""
+    h = look.alt_m
+    ax, ay = look.aim_x_m - look.x_m, look.aim_y_m - look.y_m
+    aim_rg = float(np.hypot(ax, ay))
+    reach = min(spec.ground_reach_m(h), float(np.sqrt(max(spec.max_slant_range_m**2 - h * h, 0))))
+    if aim_rg > reach:
+        return None
+    half = float(np.radians(spec.fov_deg) / 2.0)
+    depression = float(np.arctan2(h, aim_rg))
+    near = h / np.tan(min(depression + half, np.pi / 2.0))
+    far = h / np.tan(depression - half) if depression - half > 1e-6 else np.inf
+    far = min(float(far), reach)
+    ux, uy = (ax / aim_rg, ay / aim_rg) if aim_rg > 0 else (0.0, 1.0)
+    tan_half = float(np.tan(half))
+    area = 2.0 * tan_half * (_integral_sqrt(far, h) - _integral_sqrt(near, h))
+    return EoirFootprint(float(near), far, ux, uy, tan_half, area)
 
 
 def eoir_look(
@@ -156,16 +300,23 @@ def eoir_look(
     settings: EoirSettings,
     rng: np.random.Generator,
 ) -> SensorReturns:
+    """One cued EO/IR look at ``(look.aim_x_m, look.aim_y_m)`` (see the module notes)."""
+    fp = eoir_footprint(look, spec)
+    if fp is None:
+        return SensorReturns.empty()
     h = look.alt_m
-    aim_rg = float(np.hypot(look.aim_x_m - look.x_m, look.aim_y_m - look.y_m))
-    aim_slant = float(np.hypot(aim_rg, h))
-    radius = aim_slant * float(np.tan(np.radians(spec.fov_deg) / 2.0))
-    idx = np.flatnonzero(np.hypot(x_m - look.aim_x_m, y_m - look.aim_y_m) <= radius)
-    rg = np.hypot(x_m[idx] - look.x_m, y_m[idx] - look.y_m)
-    slant = np.sqrt(rg * rg + h * h)
-    ok = (slant <= spec.max_slant_range_m) & (rg <= spec.ground_reach_m(h))
+    dx, dy = x_m - look.x_m, y_m - look.y_m
+    along = dx * fp.ux + dy * fp.uy
+    across = dx * fp.uy - dy * fp.ux
+    inside = (
+        (along >= fp.near_m)
+        & (along <= fp.far_m)
+        & (np.abs(across) <= np.sqrt(along * along + h * h) * fp.tan_half)
+    )
+    idx = np.flatnonzero(inside)
+    slant = np.sqrt(dx[idx] ** 2 + dy[idx] ** 2 + h * h)
     pd = settings.pd_max / (1.0 + (slant / (settings.range_knee * spec.max_slant_range_m)) ** 8)
-    hit = ok & (rng.uniform(size=len(idx)) < pd)
+    hit = rng.uniform(size=len(idx)) < pd
     idx, slant = idx[hit], slant[hit]
     sig = np.maximum(spec.range_sigma_m, slant * spec.angle_sigma_rad)
     mx = x_m[idx] + rng.normal(0.0, 1.0, len(idx)) * sig
@@ -176,5 +327,5 @@ def eoir_look(
         sig,
         np.full(len(idx), np.nan),
         idx.astype(np.int64),
-        float(np.pi * radius * radius),
+        fp.area_m2,
     )
