@@ -159,10 +159,11 @@ def test_flown_path_in_wind_stays_conformant(
         demo_plan.margin_m,
     )
     assert check.status == "conformant", check.incursions[:1]
-    # Deviation is bounded: tight on average; the worst at the plan's corners stays below
-    # two turn radii; the schedule holds within a few minutes.
+    # Deviation is bounded: tight on average; the plan has no corners (tangential orbit
+    # joins), so even in wind above the planning allowance the worst overshoot, flown at the
+    # planning bank, stays within a quarter turn radius; the schedule holds within minutes.
     assert np.percentile(w.flown.cross_track_m, 95) < 100.0
-    assert w.flown.cross_track_m.max() < 2 * 2 * demo_plan.extra["turn_radius_m"]
+    assert w.flown.cross_track_m.max() < 0.25 * demo_plan.extra["turn_radius_m"]
     assert abs(w.flight_time_s[-1] - w.flight_offset_s - demo_plan.duration_s) < 600.0
     assert np.abs(w.flown.bank_deg).max() <= w.bank_limit_deg + 1e-9
 

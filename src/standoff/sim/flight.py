@@ -6,8 +6,10 @@ the heading turns at g tan(bank) / V; the ground velocity is the air velocity pl
 Guidance is L1 (Park, Deyst & How 2004): aim at the point of the path ahead at distance
 L1 = ground speed x ``lookahead_s`` and command lateral acceleration 2 Vg^2 sin(eta) / L1,
 which follows a circle of the path exactly in steady state.  Airspeed holds the plan's
-schedule within +-10 % of the planned speed.  Take-off and landing are not modelled: the
-flight starts and ends at the plan's first and last fixes, at the plan's altitude.
+schedule within +-10 % of the planned speed, and slows down in time (at the acceleration
+limit) for slower stretches ahead, such as a loiter turn entered from a transit.  Take-off
+and landing are not modelled: the flight starts and ends at the plan's first and last fixes,
+at the plan's altitude.
 """
 
 from __future__ import annotations
@@ -77,6 +79,13 @@ def fly_path(
     seg_speed = np.where(np.diff(pt) > 0, seg / np.maximum(np.diff(pt), 1e-9), 0.0)
     seg_speed_l = [float(v) for v in seg_speed]
     nominal = float(np.median(seg_speed[seg_speed > 0])) if (seg_speed > 0).any() else 60.0
+    seg_speed_l = [v if v > 0 else nominal for v in seg_speed_l]
+    # Speed profile with anticipation: the fastest speed at the start of each segment from
+    # which the aircraft can still slow to every later segment's planned speed at the
+    # deceleration limit (a backward pass), so it enters a loiter turn at loiter speed.
+    reach_l = list(seg_speed_l)
+    for k in range(len(reach_l) - 2, -1, -1):
+        reach_l[k] = min(reach_l[k], math.sqrt(reach_l[k + 1] ** 2 + 2 * _ACCEL_MPS2 * seg[k]))
 
     wr = math.radians(wind_from_deg)
     wx, wy = -wind_speed_mps * math.sin(wr), -wind_speed_mps * math.cos(wr)
@@ -166,8 +175,14 @@ def fly_path(
         phi += max(-bank_step, min(bank_step, phi_cmd - phi))
         # Airspeed: the segment's planned speed, nudged to keep the schedule.
         k = bisect.bisect_right(cum_l, s_near) - 1
-        planned = seg_speed_l[min(max(k, 0), n - 2)] if n > 1 else nominal
-        planned = planned if planned > 0 else nominal
+        if n > 1:
+            k = min(max(k, 0), n - 2)
+            planned = seg_speed_l[k]
+            if k + 1 < n - 1:  # slow down in time for what comes next
+                to_next = max(cum_l[k + 1] - s_near, 0.0)
+                planned = min(planned, math.sqrt(reach_l[k + 1] ** 2 + 2 * _ACCEL_MPS2 * to_next))
+        else:
+            planned = nominal
         v_cmd = planned * (1.0 + _SCHEDULE_GAIN_PER_S * (s_plan - s_near) / planned)
         v_cmd = max(planned * (1 - _SPEED_BAND), min(planned * (1 + _SPEED_BAND), v_cmd))
         v_air += max(-_ACCEL_MPS2 * dt_s, min(_ACCEL_MPS2 * dt_s, v_cmd - v_air))
