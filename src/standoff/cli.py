@@ -637,6 +637,139 @@ def verify(
     )
 
 
+# --------------------------------------------------------------------------- scale-out
+
+_Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://HOST:8786) of a running cluster.",
+    ),
+]
+_Workers = Annotated[
+    int | None,
+    typer.Option("--workers", help="Start a local Dask cluster of N worker processes."),
+]
+
+
+@app.command("campaign")
+def campaign_cmd(
+    campaign: Annotated[Path, typer.Argument(help="Campaign YAML: base documents, sweep, seeds.")],
+    out: Annotated[Path, typer.Option("--out", help="Campaign folder (re-run to resume).")],
+    scheduler: _Scheduler = None,
+    workers: _Workers = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run a Monte-Carlo campaign: every member plans, flies, tracks and is scored."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from standoff.scale import load_campaign, open_executor, run_campaign
+
+    spec = load_campaign(campaign)
+    console = Console(stderr=True)
+    with (
+        open_executor(scheduler=scheduler, workers=workers) as ex,
+        Progress(
+            "{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=as_json,
+        ) as bar,
+    ):
+        task = bar.add_task(f"campaign {spec.name} ({ex.workers} worker(s))", total=None)
+
+        def tick(done: int, total: int, row: dict[str, Any]) -> None:
+            bar.update(task, completed=done, total=total)
+            if row.get("status") == "failed":
+                console.print(f"member {row['member_id']} failed: {row['error']}")
+
+        result = run_campaign(spec, out, executor=ex, progress=tick)
+    doc = {
+        "campaign": spec.name,
+        "members": result.members,
+        "ran": result.ran,
+        "resumed": result.skipped,
+        "failed": result.failed,
+        "results": str(result.results_path),
+        "report": str(result.report_path),
+    }
+    if as_json:
+        _print_json(doc)
+    else:
+        _stdout().print(
+            f"campaign {spec.name}: {result.members} members ({result.ran} run now, "
+            f"{result.skipped} already done, {result.failed} failed) -> {result.results_path}, "
+            f"{result.report_path}"
+        )
+    raise typer.Exit(1 if result.failed else 0)
+
+
+archive_app = typer.Typer(
+    help="Partitioned archives of detections (Parquet by grid cell and day).",
+    no_args_is_help=True,
+)
+app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("add")
+def archive_add_cmd(
+    detections: Annotated[Path, typer.Argument(help="Detections CSV/Parquet: time, lat, lon.")],
+    archive: Annotated[Path, typer.Option("--archive", help="Archive folder.")],
+    cell_deg: Annotated[float, typer.Option("--cell-deg", help="Grid cell size, degrees.")] = 0.5,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Name of the feed (default: file hash).")
+    ] = None,
+) -> None:
+    """Add a detections file to an archive, partitioned by grid cell and UTC day."""
+    from standoff.scale.archive import write_archive
+
+    s = write_archive(detections, archive, cell_deg=cell_deg, source=source)
+    _stdout().print(
+        f"{s.archive}: {s.detections:,} detections from {s.source} in {s.partitions} partitions"
+    )
+
+
+@archive_app.command("track")
+def archive_track_cmd(
+    archive: Annotated[Path, typer.Argument(help="Archive folder (from `standoff archive add`).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the partitioned tracks.")],
+    scheduler: _Scheduler = None,
+    workers: _Workers = None,
+    halo_m: Annotated[
+        float, typer.Option("--halo-m", help="Overlap tracked around each cell, metres.")
+    ] = 8_000.0,
+    warmup_s: Annotated[
+        float, typer.Option("--warmup-s", help="Seconds of the day before, tracked first.")
+    ] = 600.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Track every partition in parallel, handing tracks over across partition edges."""
+    from standoff.scale import open_executor
+    from standoff.scale.archive import track_archive
+
+    with open_executor(scheduler=scheduler, workers=workers) as ex:
+        s = track_archive(archive, out, executor=ex, halo_m=halo_m, warmup_s=warmup_s)
+    doc = {
+        "out": str(s.out_dir),
+        "partitions": s.partitions,
+        "failed": list(s.failed),
+        "detections_tracked": s.detections,
+        "rows": s.rows,
+        "tracks": s.tracks,
+        "hand_overs": s.links,
+    }
+    if as_json:
+        _print_json(doc)
+    else:
+        _stdout().print(
+            f"{s.out_dir}: {s.tracks:,} tracks ({s.rows:,} rows) from {s.partitions} partitions, "
+            f"{s.links:,} hand-overs" + (f", {len(s.failed)} partitions FAILED" if s.failed else "")
+        )
+    raise typer.Exit(1 if s.failed else 0)
+
+
 # --------------------------------------------------------------------------- demo
 
 
