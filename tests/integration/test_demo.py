@@ -116,3 +116,19 @@ def test_demo_run_and_tracks_stages(demo_dir: Path) -> None:
     assert cert["status"] == "conformant"
     assert cert["mission"] == "sasabe-corridor"
     assert cert["plan_sha256"]
+
+
+def test_demo_scale_stage(demo_dir: Path) -> None:
+    import pyarrow.parquet as pq
+
+    stage = demo_dir / "scale"
+    summary = json.loads((demo_dir / "summary.json").read_text())["scale"]
+    table = pq.read_table(stage / "campaign" / "results.parquet").to_pandas()
+    assert list(table["status"]) == ["ok", "ok"]
+    assert (table["flown_min_clearance_m"] >= table["mission.margin_m"]).all()
+    assert (stage / "campaign" / "report.html").is_file()
+    assert list((stage / "archive" / "detections").glob("cell=*/day=*/*.parquet"))
+    assert list((stage / "archive-tracks" / "tracks").glob("cell=*/day=*/tracks.parquet"))
+    assert summary["archive"]["hand_overs"] > 0
+    assert summary["archive"]["agreement"]["pair_precision"] > 0.95
+    assert summary["archive"]["agreement"]["pair_recall"] > 0.95

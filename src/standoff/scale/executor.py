@@ -109,6 +109,7 @@ class DaskExecutor:
                     silence_logs=40,
                 )
                 self._client = dist.Client(self._cluster)
+                self._client.wait_for_workers(n, timeout=120)
         except OSError as exc:
             if self._cluster is not None:
                 self._cluster.close()

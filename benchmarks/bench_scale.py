@@ -1,0 +1,169 @@
+"""Scale-out on Dask: a campaign and a partitioned archive, on 1 and 2 worker processes.
+
+1. Campaign: 32 members (4 margins x 2 altitudes x 4 seeds of a 1 h sortie over the demo
+   world), run on a local Dask cluster of 1 worker, then of 2 workers (fresh folders).
+   Speed-up = t1 / t2; parallel efficiency = speed-up / 2.  The two result tables must be
+   byte-identical.
+2. Archive: the detections of a long simulated sortie (default 24 h, 2,000 vehicles, as in
+   bench_sim.py), archived by 0.5 degree cell and UTC day, tracked per partition (halo
+   8 km, warm-up 600 s) on 1 and on 2 workers, and, side by side, by the plain
+   single-process tracker over the whole archive.  Reports the speed-ups, the efficiency,
+   and the agreement of the partitioned tracks with the plain tracker's (pairwise
+   precision / recall of "two detections belong to one track").
+
+    .venv/bin/python benchmarks/bench_scale.py [--members 32] [--hours 24] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def _campaign(n_members: int) -> dict[str, Any]:
+    seeds = max(1, n_members // 8)
+    return {
+        "name": "bench-scale",
+        "mission": "demo",
+        "scenario": "demo",
+        "seeds": seeds,
+        "root_seed": 2026,
+        "overrides": {
+            "mission.on_station_s": 3600,
+            "scenario.duration_s": 4500,
+            "scenario.traffic.vehicles": 150,
+        },
+        "sweep": {
+            "mission.margin_m": [3000, 4000, 5000, 6000],
+            "mission.altitude_m": [6000, 7600],
+        },
+    }
+
+
+def bench_campaign(n_members: int, work: Path) -> dict[str, Any]:
+    from standoff.scale import DaskExecutor, parse_campaign, run_campaign
+
+    spec = parse_campaign(_campaign(n_members), source="bench")
+    times = {}
+    for workers in (1, 2):
+        out = work / f"campaign-{workers}"
+        with DaskExecutor(workers=workers) as ex:
+            t = time.perf_counter()
+            result = run_campaign(spec, out, executor=ex)
+            times[workers] = time.perf_counter() - t
+        assert result.failed == 0, [r["error"] for r in result.rows if r["status"] != "ok"]
+    same = (work / "campaign-1" / "results.parquet").read_bytes() == (
+        work / "campaign-2" / "results.parquet"
+    ).read_bytes()
+    speedup = times[1] / times[2]
+    return {
+        "members": result.members,
+        "t1_s": round(times[1], 2),
+        "t2_s": round(times[2], 2),
+        "speedup": round(speedup, 3),
+        "efficiency": round(speedup / 2, 3),
+        "identical_tables": same,
+    }
+
+
+def bench_archive(hours: float, vehicles: int, work: Path) -> dict[str, Any]:
+    from standoff.airspace import Airspace
+    from standoff.plan import plan_mission
+    from standoff.plan.demo import DEMO_MISSION_YAML
+    from standoff.plan.mission_file import parse_mission
+    from standoff.scale import DaskExecutor
+    from standoff.scale.archive import (
+        compare_tracks,
+        read_tracks,
+        track_archive,
+        track_whole,
+        write_archive,
+    )
+    from standoff.sim import demo_scenario, simulate
+
+    airspace = Airspace.load()
+    doc = yaml.safe_load(DEMO_MISSION_YAML)
+    doc["on_station_s"] = hours * 3600.0
+    plan = plan_mission(airspace, parse_mission(doc, source="bench"))
+    import dataclasses
+
+    scenario = dataclasses.replace(demo_scenario(), duration_s=hours * 3600.0)
+    run = work / "run"
+    sim = simulate(plan, scenario, airspace, run, vehicles=vehicles)
+    archive = work / "archive"
+    arch = write_archive(run / "detections.csv", archive, cell_deg=0.5, source="bench")
+    t = time.perf_counter()
+    whole = track_whole(archive)
+    t_whole = time.perf_counter() - t
+    times = {}
+    for workers in (1, 2):
+        out = work / f"tracks-{workers}"
+        with DaskExecutor(workers=workers) as ex:
+            t = time.perf_counter()
+            summary = track_archive(archive, out, executor=ex)
+            times[workers] = time.perf_counter() - t
+        assert not summary.failed, summary.failed
+    agreement = compare_tracks(whole, read_tracks(work / "tracks-2"))
+    same = _digest(work / "tracks-1") == _digest(work / "tracks-2")
+    return {
+        "detections": arch.detections,
+        "partitions": summary.partitions,
+        "detections_tracked_with_halos": summary.detections,
+        "single_process_s": round(t_whole, 2),
+        "partitioned_1_worker_s": round(times[1], 2),
+        "partitioned_2_workers_s": round(times[2], 2),
+        "speedup_2_vs_1_worker": round(times[1] / times[2], 3),
+        "efficiency_2_workers": round(times[1] / times[2] / 2, 3),
+        "speedup_2_workers_vs_single_process": round(t_whole / times[2], 3),
+        "efficiency_vs_single_process": round(t_whole / times[2] / 2, 3),
+        "identical_1_and_2_workers": same,
+        "agreement_with_single_process": {k: round(v, 4) for k, v in agreement.items()},
+        "hand_overs": summary.links,
+        "sim_detections": sim.detections,
+    }
+
+
+def _digest(folder: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*.parquet")):
+        h.update(str(p.relative_to(folder)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=32)
+    ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--vehicles", type=int, default=2000)
+    ap.add_argument("--skip-campaign", action="store_true")
+    ap.add_argument("--skip-archive", action="store_true")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="standoff-bench-scale-"))
+    result: dict[str, Any] = {}
+    try:
+        if not args.skip_campaign:
+            result["campaign"] = bench_campaign(args.members, work)
+            print(json.dumps({"campaign": result["campaign"]}, indent=1), flush=True)
+        if not args.skip_archive:
+            result["archive"] = bench_archive(args.hours, args.vehicles, work)
+            print(json.dumps({"archive": result["archive"]}, indent=1), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
