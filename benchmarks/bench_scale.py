@@ -5,11 +5,13 @@
    Speed-up = t1 / t2; parallel efficiency = speed-up / 2.  The two result tables must be
    byte-identical.
 2. Archive: the detections of a long simulated sortie (default 24 h, 2,000 vehicles, as in
-   bench_sim.py), archived by 0.5 degree cell and UTC day, tracked per partition (halo
+   bench_sim.py), archived by 1 degree cell and UTC day, tracked per partition (halo
    8 km, warm-up 600 s) on 1 and on 2 workers, and, side by side, by the plain
    single-process tracker over the whole archive.  Reports the speed-ups, the efficiency,
-   and the agreement of the partitioned tracks with the plain tracker's (pairwise
-   precision / recall of "two detections belong to one track").
+   the agreement of the partitioned tracks with the plain tracker's (pairwise precision /
+   recall of "two detections belong to one track"), and both against the simulator's truth
+   (tracks per vehicle, track purity: the share of a track's detections from its main
+   vehicle).
 
     .venv/bin/python benchmarks/bench_scale.py [--members 32] [--hours 24] [--out FILE]
 """
@@ -98,7 +100,7 @@ def bench_archive(hours: float, vehicles: int, work: Path) -> dict[str, Any]:
     run = work / "run"
     sim = simulate(plan, scenario, airspace, run, vehicles=vehicles)
     archive = work / "archive"
-    arch = write_archive(run / "detections.csv", archive, cell_deg=0.5, source="bench")
+    arch = write_archive(run / "detections.csv", archive, cell_deg=1.0, source="bench")
     t = time.perf_counter()
     whole = track_whole(archive)
     t_whole = time.perf_counter() - t
@@ -125,8 +127,30 @@ def bench_archive(hours: float, vehicles: int, work: Path) -> dict[str, Any]:
         "efficiency_vs_single_process": round(t_whole / times[2] / 2, 3),
         "identical_1_and_2_workers": same,
         "agreement_with_single_process": {k: round(v, 4) for k, v in agreement.items()},
+        "against_truth_single_process": _truth_quality(whole, run),
+        "against_truth_partitioned": _truth_quality(read_tracks(work / "tracks-2"), run),
         "hand_overs": summary.links,
         "sim_detections": sim.detections,
+    }
+
+
+def _truth_quality(tracks: dict[str, Any], run: Path) -> dict[str, float]:
+    """Tracks per true vehicle (1 is ideal) and mean track purity (share of a track's
+    detections from its main vehicle), over detections of real vehicles."""
+    import numpy as np
+    import pandas as pd
+
+    link = pd.read_csv(run / "detection_truth.csv", dtype={"det_id": str})
+    truth = dict(zip(("bench:" + link["det_id"]).tolist(), link["truth_id"].tolist(), strict=True))
+    has = tracks["det"] != ""
+    vehicle = np.array([truth.get(d, -1) for d in tracks["det"][has]])
+    frame = pd.DataFrame({"vehicle": vehicle, "track": tracks["track"][has]})
+    frame = frame[frame["vehicle"] >= 0]
+    per_vehicle = frame.groupby("vehicle")["track"].nunique()
+    purity = frame.groupby("track")["vehicle"].agg(lambda s: s.value_counts().iloc[0] / len(s))
+    return {
+        "tracks_per_vehicle": round(float(per_vehicle.mean()), 4),
+        "track_purity": round(float(purity.mean()), 4),
     }
 
 

@@ -717,7 +717,7 @@ app.add_typer(archive_app, name="archive")
 def archive_add_cmd(
     detections: Annotated[Path, typer.Argument(help="Detections CSV/Parquet: time, lat, lon.")],
     archive: Annotated[Path, typer.Option("--archive", help="Archive folder.")],
-    cell_deg: Annotated[float, typer.Option("--cell-deg", help="Grid cell size, degrees.")] = 0.5,
+    cell_deg: Annotated[float, typer.Option("--cell-deg", help="Grid cell size, degrees.")] = 1.0,
     source: Annotated[
         str | None, typer.Option("--source", help="Name of the feed (default: file hash).")
     ] = None,

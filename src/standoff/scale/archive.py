@@ -106,7 +106,7 @@ def write_archive(
     detections: str | Path,
     archive: str | Path,
     *,
-    cell_deg: float = 0.5,
+    cell_deg: float = 1.0,
     source: str | None = None,
 ) -> ArchiveSummary:
     """Add a detections file (CSV or Parquet with ``time``, ``lat``, ``lon``) to the archive,
