@@ -781,8 +781,9 @@ def demo(
 ) -> None:
     """Run every capability that has landed, end to end, and say where the outputs are."""
     from standoff.pipeline import run_demo
+    from standoff.scale.demo import demo_stage
 
-    run_demo(out, _stdout())
+    run_demo(out, _stdout(), extra_stages={"scale": demo_stage})
 
 
 # --------------------------------------------------------------------------- entry point

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -492,84 +491,14 @@ def _demo_audit(
     return {"folder": str(stage), "entries": report.entries, "valid": True}
 
 
-DEMO_CAMPAIGN: dict[str, Any] = {
-    "name": "demo-margin",
-    "mission": "demo",
-    "scenario": "demo",
-    "seeds": 1,
-    "root_seed": 20261124,
-    "overrides": {
-        "mission.on_station_s": 1800,
-        "scenario.duration_s": 2400,
-        "scenario.traffic.vehicles": 80,
-    },
-    "sweep": {"mission.margin_m": [3000, 6000]},
-}
-"""The demo's campaign: the demo sortie, shortened, at two margins (in this process)."""
+DemoStage = Callable[[Airspace, Path, Console, Progress], dict[str, Any]]
+"""A stage the demo runs after tracking: (airspace, out_dir, console, progress) -> summary.
+Layers above the pipeline (scale-out) hand theirs in, so the pipeline never imports them."""
 
 
-def _demo_scale(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
-    """A small campaign, and the demo run's detections archived and tracked per partition."""
-    from standoff.scale import parse_campaign, run_campaign
-    from standoff.scale.archive import (
-        compare_tracks,
-        read_tracks,
-        track_archive,
-        track_whole,
-        write_archive,
-    )
-
-    stage = out_dir / "scale"
-    stage.mkdir(parents=True, exist_ok=True)
-    (stage / "campaign.yaml").write_text(
-        yaml.safe_dump(DEMO_CAMPAIGN, sort_keys=False), encoding="utf-8"
-    )
-    spec = parse_campaign(DEMO_CAMPAIGN, source=str(stage / "campaign.yaml"))
-    task = progress.add_task("scale: campaign members", total=None)
-
-    def tick(done: int, total: int, row: dict[str, Any]) -> None:
-        progress.update(task, completed=done, total=total)
-
-    result = run_campaign(spec, stage / "campaign", progress=tick)
-    for row in result.rows:
-        console.print(
-            f"campaign member {row['member_id']} (margin {row['mission.margin_m']:,} m): "
-            + (
-                f"coverage efficiency {row['coverage_efficiency_mean']:.2f}, flown clearance "
-                f"{row['flown_min_clearance_m']:,.0f} m, GOSPA {row['gospa_m']:,.0f} m"
-                if row["status"] == "ok"
-                else f"FAILED {row['error']}"
-            )
-        )
-    progress.update(task, description="scale: archive by cell and day, partitioned tracking")
-    archive = stage / "archive"
-    arch = write_archive(out_dir / "run" / "detections.csv", archive, source="demo-run")
-    tracked = track_archive(archive, stage / "archive-tracks")
-    agreement = compare_tracks(track_whole(archive), read_tracks(stage / "archive-tracks"))
-    console.print(
-        f"archive: {arch.detections:,} detections in {arch.partitions} cell-day partitions; "
-        f"partitioned tracking {tracked.tracks:,} tracks with {tracked.links:,} hand-overs, "
-        f"agreement with one tracker over everything: pairwise precision "
-        f"{agreement['pair_precision']:.3f}, recall {agreement['pair_recall']:.3f}"
-    )
-    return {
-        "folder": str(stage),
-        "campaign": {
-            "members": result.members,
-            "failed": result.failed,
-            "results": str(result.results_path),
-            "report": str(result.report_path),
-        },
-        "archive": {
-            "partitions": arch.partitions,
-            "tracks": tracked.tracks,
-            "hand_overs": tracked.links,
-            "agreement": agreement,
-        },
-    }
-
-
-def run_demo(out_dir: Path, console: Console) -> dict[str, Any]:
+def run_demo(
+    out_dir: Path, console: Console, *, extra_stages: dict[str, DemoStage] | None = None
+) -> dict[str, Any]:
     """Run the end-to-end demo into ``out_dir`` and print a readable summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     console.rule("[bold]Standoff demo")
@@ -589,7 +518,8 @@ def run_demo(out_dir: Path, console: Console) -> dict[str, Any]:
         }
         summary["run"] = _demo_run(airspace, out_dir, console, progress)
         summary["tracks"] = _demo_tracks(out_dir, console, progress)
-        summary["scale"] = _demo_scale(out_dir, console, progress)
+        for name, stage in (extra_stages or {}).items():
+            summary[name] = stage(airspace, out_dir, console, progress)
         summary["audit"] = _demo_audit(airspace, out_dir, console, progress)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.rule("Outputs")
