@@ -182,7 +182,9 @@ def test_mission_show_demo_round_trips_through_plan(
         assert aoi["coverage_efficiency"] >= 0.9
     for key in ("on_station_s", "transit_s", "endurance_reserve_s"):
         assert doc[key] > 0
-    assert (tmp_path / "plan" / "mission.plan").is_file()
+    # For review only: ground-control files come from `standoff export` after approval.
+    assert (tmp_path / "plan" / "plan.kml").is_file()
+    assert not (tmp_path / "plan" / "mission.plan").exists()
 
 
 def test_plan_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -262,7 +262,9 @@ def airspace_check(
 # --------------------------------------------------------------------------- plan
 
 mission_app = typer.Typer(
-    help="Mission files: show the built-in demo mission.", no_args_is_help=True
+    help="Missions: the built-in demo, and approval (submit, approve, reject, revise, fly, "
+    "close, status) with the two-person rule.",
+    no_args_is_help=True,
 )
 app.add_typer(mission_app, name="mission")
 
@@ -290,7 +292,8 @@ def plan(
         Path,
         typer.Option(
             "--out",
-            help="Folder for plan.json, path.geojson, mission.plan, mission.waypoints, plan.kml.",
+            help="Folder for plan.json, path.geojson and plan.kml (for review; ground-control "
+            "files come from `standoff export` once the plan is approved).",
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -468,12 +471,27 @@ def simulate_cmd(
         Path, typer.Option("--out", help="Run folder: flight, truth, detections, meta.json.")
     ],
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Mission store: fly this plan as the approved sortie of its mission (refused "
+            "unless approved; the mission becomes flown). Without it: a study run.",
+        ),
+    ] = None,
+    users: Annotated[Path | None, typer.Option("--users", help="Users file (with --db).")] = None,
+    as_user: Annotated[str, typer.Option("--as", help="Who flies it (with --db).")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Fly a plan over a synthetic world; write truth and detections; check the flown path."""
-    from standoff.pipeline import run_simulation
+    from standoff.pipeline import fly_sortie, open_workflow, run_simulation
 
-    summary = run_simulation(_load_airspace(None), plan_dir / "plan.json", scenario, out, fmt=fmt)
+    airspace = _load_airspace(None)
+    if db is None:
+        summary = run_simulation(airspace, plan_dir / "plan.json", scenario, out, fmt=fmt)
+    else:
+        with open_workflow(db, users) as wf:
+            summary = fly_sortie(wf, airspace, plan_dir, scenario, out, as_user, _now(), fmt=fmt)
     doc = {
         "out": str(summary.out_dir),
         "files": list(summary.files),
@@ -635,6 +653,226 @@ def verify(
         f"VALID certificate for {result.mission or 'an unnamed mission'}: status {result.status}"
         + (", track matches" if result.track_checked else "")
     )
+
+
+# --------------------------------------------------------------------------- oversight
+
+_StoreDb = Annotated[
+    str,
+    typer.Option("--db", help="Mission store: a SQLite file (created) or a PostgreSQL URL."),
+]
+_Users = Annotated[
+    Path | None, typer.Option("--users", help="Users file (YAML: name, roles, partner_country).")
+]
+_As = Annotated[str, typer.Option("--as", help="Who acts (a name in the users file).")]
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@mission_app.command("submit")
+def mission_submit_cmd(
+    plan_dir: Annotated[Path, typer.Argument(help="Folder with plan.json (or the file).")],
+    db: _StoreDb,
+    users: _Users = None,
+    as_user: _As = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check a plan against airspace and submit it for approval (a planner)."""
+    from standoff.pipeline import open_workflow, submit_plan
+
+    with open_workflow(db, users) as wf:
+        doc = submit_plan(wf, _load_airspace(None), plan_dir, as_user, _now())
+    if as_json:
+        _print_json(doc)
+    else:
+        _stdout().print(f"mission {doc['mission']}: submitted for approval")
+
+
+def _mission_action(action: str) -> Any:
+    def command(
+        mission: Annotated[str, typer.Argument(help="Mission id (from `mission submit`).")],
+        db: _StoreDb,
+        users: _Users = None,
+        as_user: _As = "",
+        reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    ) -> None:
+        from standoff.pipeline import mission_action, open_workflow
+
+        with open_workflow(db, users) as wf:
+            doc = mission_action(wf, mission, action, as_user, reason, _now())
+        _stdout().print(f"mission {doc['mission']}: {doc['state']}")
+
+    command.__doc__ = {
+        "approve": "Approve a submitted mission (an approver other than its planner).",
+        "reject": "Reject a submitted mission, with the reason (an approver).",
+        "revise": "Take a rejected mission back to draft (a planner).",
+        "fly": "Mark an approved mission as flown (a planner or admin).",
+        "close": "Close a flown mission (an approver or admin).",
+    }[action]
+    return command
+
+
+for _action in ("approve", "reject", "revise", "fly", "close"):
+    mission_app.command(_action)(_mission_action(_action))
+
+
+@mission_app.command("status")
+def mission_status_cmd(
+    db: _StoreDb,
+    mission: Annotated[str | None, typer.Argument(help="One mission (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Missions and their states."""
+    from standoff.pipeline import mission_status, open_workflow
+
+    with open_workflow(db) as wf:
+        rows = mission_status(wf, mission)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("mission", "planner", "state", "plan sha256")
+    for r in rows:
+        table.add_row(r["mission"], r["planner"], r["state"], (r["plan_sha256"] or "")[:16])
+    _stdout().print(table)
+
+
+@app.command("export")
+def export_cmd(
+    plan_dir: Annotated[Path, typer.Argument(help="Folder with the approved plan.json.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the ground-control files.")],
+    db: _StoreDb,
+    users: _Users = None,
+    as_user: _As = "",
+) -> None:
+    """Write QGC .plan, WPL and fence files for an approved plan (refused otherwise)."""
+    from standoff.pipeline import export_plan, open_workflow
+
+    with open_workflow(db, users) as wf:
+        files = export_plan(wf, _load_airspace(None), plan_dir, out, as_user, _now())
+    for name, path in files.items():
+        _stdout().print(f"  {name}: {path}")
+
+
+@app.command("release")
+def release_cmd(
+    run: Annotated[Path, typer.Argument(help="Run folder the tracks belong to.")],
+    track_ids: Annotated[list[str], typer.Argument(help="Own-territory track ids to release.")],
+    db: _StoreDb,
+    users: _Users = None,
+    as_user: _As = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+) -> None:
+    """Release own-territory tracks for partner exports (an approver, with a reason)."""
+    from standoff.pipeline import open_workflow, release_tracks
+
+    with open_workflow(db, users) as wf:
+        n = release_tracks(wf, run, track_ids, as_user, reason, _now())
+    _stdout().print(f"released {n} track(s) of {run.name}")
+
+
+@app.command("partner-export")
+def partner_export_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder (meta.json).")],
+    tracks: Annotated[Path, typer.Option("--tracks", help="Tracks CSV of the run.")],
+    partner: Annotated[str, typer.Option("--partner", help="Partner country (ISO alpha-3).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the export.")],
+    db: Annotated[
+        str | None, typer.Option("--db", help="Mission store (releases, audit log).")
+    ] = None,
+    marking: Annotated[
+        str, typer.Option("--marking", help="The product's classification and releasability.")
+    ] = "UNCLASSIFIED//REL TO USA, MEX",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Tracks for a partner agency, minimised (own-territory tracks masked unless released);
+    refused unless the marking releases them to the partner."""
+    from standoff.pipeline import open_workflow, partner_export
+
+    airspace = _load_airspace(None)
+    if db is None:
+        doc = partner_export(airspace, run_dir, tracks, partner, out, _now(), marking=marking)
+    else:
+        with open_workflow(db) as wf:
+            doc = partner_export(
+                airspace, run_dir, tracks, partner, out, _now(), wf, marking=marking
+            )
+    if as_json:
+        _print_json(doc)
+    else:
+        _stdout().print(
+            f"{doc['file']}: {doc['tracks']} tracks, {doc['marking']}; "
+            f"{doc['masked_rows']} own-territory rows masked"
+        )
+
+
+runs_app = typer.Typer(help="Runs kept in the mission store.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("add")
+def runs_add_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder (detections.csv, meta.json).")],
+    db: _StoreDb,
+    tracks: Annotated[Path | None, typer.Option("--tracks", help="Tracks CSV of the run.")] = None,
+) -> None:
+    """Store a run's detections and tracks (retention applies to what is stored)."""
+    from standoff.pipeline import open_workflow, register_run
+
+    with open_workflow(db) as wf:
+        run_id = register_run(wf, run_dir, tracks, _now())
+    _stdout().print(f"run {run_id} stored")
+
+
+retention_app = typer.Typer(help="Retention of own-territory data.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run_cmd(
+    db: _StoreDb,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Evaluate at this ISO 8601 UTC time.")
+    ] = None,
+    retention_days: Annotated[
+        int | None, typer.Option("--retention-days", help="Default 1825 (5 years).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Purge own-territory detections and tracks of stored runs past the retention period."""
+    from datetime import datetime
+
+    from standoff.pipeline import open_workflow, run_retention
+
+    when = _now()
+    if now is not None:
+        try:
+            when = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InputError("not an ISO 8601 time", source="option --now", value=now) from exc
+        if when.tzinfo is None:
+            raise InputError("needs a UTC offset (e.g. Z)", source="option --now", value=now)
+    if retention_days is not None and retention_days < 0:
+        raise InputError(
+            "must not be negative", source="option --retention-days", value=retention_days
+        )
+    with open_workflow(db) as wf:
+        report = run_retention(wf, _load_airspace(None), when, retention_days)
+    if as_json:
+        _print_json(report)
+        return
+    for r in report["runs"]:
+        _stdout().print(
+            f"run {r['run']}: "
+            + (
+                f"purged {r['detections_purged']} detections, {r['tracks_purged']} tracks"
+                if r["purged"]
+                else "within retention"
+            )
+        )
 
 
 # --------------------------------------------------------------------------- scale-out

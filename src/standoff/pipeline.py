@@ -28,7 +28,7 @@ from standoff.airspace.io import classify_csv
 from standoff.domain.mission import MissionPlan
 from standoff.geo.geodesy import WGS84
 from standoff.plan import DEMO_MISSION_YAML, load_mission, plan_mission
-from standoff.share import write_plan_outputs
+from standoff.share import write_review_outputs
 
 __all__ = ["DEMO_PLACES", "demo_border_paths", "plan_summary", "run_demo", "run_plan"]
 
@@ -38,6 +38,15 @@ DEMO_START = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
 DEMO_OPERATOR = "USA"
 DEMO_MARGIN_M = 3_000.0
 DEMO_SPEED_MPS = 85.0  # MQ-9 class cruise, about 165 kt
+
+DEMO_USERS_YAML = """\
+# Standoff demo users (a local users file; the service keeps users in its store).
+users:
+  - {name: alice, roles: [planner]}
+  - {name: bob, roles: [approver]}
+  - {name: carol, roles: [analyst, auditor]}
+  - {name: lucia, roles: [partner], partner_country: MEX}
+"""
 
 # Sierra Vista Municipal / Libby Army Airfield (Fort Huachuca), from the airportsdata package.
 KFHU_LON_LAT = (-110.344375, 31.588461)
@@ -232,11 +241,12 @@ def _demo_airspace(
 def run_plan(
     airspace: Airspace, mission_path: Path, out_dir: Path
 ) -> tuple[MissionPlan, dict[str, Path]]:
-    """Mission file -> checked plan -> files (plan.json, path.geojson, QGC, WPL, KML)."""
+    """Mission file -> checked plan -> the files for review (plan.json, path.geojson, KML).
+    Ground-control files come from :func:`export_plan`, once the plan is approved."""
     request = load_mission(mission_path)
     plan = plan_mission(airspace, request)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = write_plan_outputs(plan, airspace, out_dir)
+    files = write_review_outputs(plan, out_dir)
     return plan, files
 
 
@@ -318,6 +328,27 @@ def _demo_plan(
     plan, files = run_plan(airspace, mission, stage)
     summary = plan_summary(plan, files, time.perf_counter() - started)
     progress.advance(task)
+    # Two-person approval, then the ground-control files (the export gate).
+    (out_dir / "users.yaml").write_text(DEMO_USERS_YAML, encoding="utf-8")
+    with open_workflow(out_dir / "standoff.db", out_dir / "users.yaml") as wf:
+        now = DEMO_START - timedelta(hours=6)
+        submitted = submit_plan(wf, airspace, stage, "alice", now)
+        mission_action(
+            wf,
+            submitted["mission"],
+            "approve",
+            "bob",
+            "stays 3 km clear of Mexican airspace; intelligence-only payload",
+            now,
+        )
+        gcs = export_plan(wf, airspace, stage, stage, "alice", now)
+    files.update(gcs)
+    summary["files"] = {k: str(v) for k, v in files.items()}
+    summary["mission"] = submitted["mission"]
+    console.print(
+        f"mission {submitted['mission']}: submitted by alice (planner), approved by bob "
+        f"(approver); ground-control files exported: {', '.join(sorted(gcs))}"
+    )
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.print(
         f"plan {plan.mission_name}: {len(plan.orbits)} orbit(s) from {plan.base_icao}, "
@@ -338,7 +369,7 @@ def _demo_plan(
     console.print(table)
     return {
         "folder": str(stage),
-        **{k: v for k, v in summary.items() if k in ("min_clearance_m", "aoi")},
+        **{k: v for k, v in summary.items() if k in ("min_clearance_m", "aoi", "mission")},
     }
 
 
@@ -356,9 +387,10 @@ def _demo_run(
     def tick(done: float, total: float) -> None:
         progress.update(task, completed=done / total if total else 1.0)
 
-    summary = run_simulation(
-        airspace, out_dir / "plan" / "plan.json", scenario, stage, progress=tick
-    )
+    with open_workflow(out_dir / "standoff.db", out_dir / "users.yaml") as wf:
+        summary = fly_sortie(
+            wf, airspace, out_dir / "plan", scenario, stage, "alice", DEMO_START, progress=tick
+        )
     progress.update(task, completed=1.0)
     check = summary.path_check
     console.print(
@@ -384,6 +416,58 @@ def _demo_tracks(out_dir: Path, console: Console, progress: Progress) -> dict[st
         f"-> {stage / 'tracks.csv'}"
     )
     return {"folder": str(stage), **summary.to_dict()}
+
+
+def _demo_oversight(
+    airspace: Airspace, out_dir: Path, console: Console, progress: Progress
+) -> dict[str, Any]:
+    """Minimisation and retention on the demo sortie, and the mission store's audit log."""
+    from standoff.oversight import Signer
+
+    stage = out_dir / "oversight"
+    task = progress.add_task("oversight: partner export, retention, audit", total=1)
+    run, tracks = out_dir / "run", out_dir / "tracks" / "tracks.csv"
+    with open_workflow(out_dir / "standoff.db", out_dir / "users.yaml") as wf:
+        export = partner_export(
+            airspace, run, tracks, "MEX", stage, DEMO_START + timedelta(hours=12), wf, "carol"
+        )
+        run_id = register_run(wf, run, tracks, DEMO_START + timedelta(hours=12))
+        kept = run_retention(wf, airspace, DEMO_START + timedelta(days=30))
+        purged = run_retention(wf, airspace, DEMO_START + timedelta(days=5 * 365 + 30))
+        mission_action(
+            wf,
+            _mission_of(out_dir),
+            "close",
+            "bob",
+            "sortie reviewed",
+            DEMO_START + timedelta(days=1),
+        )
+        signer = Signer.generate("standoff-demo-store")
+        wf.log.checkpoint(signer, DEMO_START + timedelta(days=5 * 365 + 31))
+        report = wf.log.verify(signer.verifier)
+    progress.advance(task)
+    p = purged["runs"][0]
+    console.print(
+        f"partner export for MEX ({export['marking']}): {export['tracks']} tracks, "
+        f"{export['masked_rows']} own-territory track rows masked -> {export['file']}"
+    )
+    console.print(
+        f"retention: run {run_id} "
+        f"{'kept' if not kept['runs'][0]['purged'] else 'PURGED'} at 30 days; after 5 "
+        f"years {p['detections_purged']} own-territory detections and {p['tracks_purged']} "
+        f"tracks purged, {p['detections_kept']} kept; mission store audit log VALID "
+        f"({report.entries} entries)"
+    )
+    return {
+        "folder": str(stage),
+        "partner_export": export,
+        "retention": purged,
+        "store_audit_entries": report.entries,
+    }
+
+
+def _mission_of(out_dir: Path) -> str:
+    return str(json.loads((out_dir / "plan" / "summary.json").read_text())["mission"])
 
 
 def _sha256_file(path: Path) -> str:
@@ -518,6 +602,7 @@ def run_demo(
         }
         summary["run"] = _demo_run(airspace, out_dir, console, progress)
         summary["tracks"] = _demo_tracks(out_dir, console, progress)
+        summary["oversight"] = _demo_oversight(airspace, out_dir, console, progress)
         for name, stage in (extra_stages or {}).items():
             summary[name] = stage(airspace, out_dir, console, progress)
         summary["audit"] = _demo_audit(airspace, out_dir, console, progress)
@@ -526,3 +611,494 @@ def run_demo(
     for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
         console.print(f"  {path}")
     return summary
+
+
+# --------------------------------------------------------------------------- oversight workflow
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The mission store (SQLite file or PostgreSQL URL) with its audit log, and the users."""
+
+    store: Any
+    log: Any
+    users: Any
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Workflow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_workflow(db: str | Path, users_path: Path | None = None) -> Workflow:
+    """Open the store at ``db`` (created and migrated if new) and its audit log."""
+    from standoff.oversight import AuditLog
+    from standoff.oversight.approval import load_users
+    from standoff.store.sql import open_store
+
+    store = open_store(str(db))
+    return Workflow(
+        store, AuditLog(store.audit_store()), load_users(users_path) if users_path else None
+    )
+
+
+def _user(wf: Workflow, name: str) -> Any:
+    from standoff.core.errors import InputError
+
+    if wf.users is None:
+        raise InputError("give the users file (--users USERS.yaml)", field="--users")
+    return wf.users.get(name)
+
+
+def _plan_text(plan_dir: Path) -> tuple[str, MissionPlan]:
+    from standoff.core.files import read_text
+    from standoff.share import read_plan_json
+
+    path = plan_dir / "plan.json" if plan_dir.is_dir() else plan_dir
+    return read_text(path), read_plan_json(path)
+
+
+def submit_plan(
+    wf: Workflow, airspace: Airspace, plan_dir: Path, as_user: str, now: datetime
+) -> dict[str, Any]:
+    """Check a plan (airspace, mandate) and submit it for approval as a planner."""
+    import hashlib
+
+    from standoff.oversight.approval import submit
+    from standoff.oversight.policy import check_airspace, decision_event, require
+
+    text, plan = _plan_text(plan_dir)
+    user = _user(wf, as_user)
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    decision = check_airspace(plan, airspace)
+    wf.log.append(decision_event(decision, user.name, now, {"plan": sha}))
+    require([decision])
+    mission_id = submit(
+        wf.store, wf.log, user, mission_name=plan.mission_name, plan_document=text, now=now
+    )
+    return {
+        "mission": mission_id,
+        "state": "submitted",
+        "plan_sha256": sha,
+        "airspace": decision.to_dict(),
+    }
+
+
+def mission_action(
+    wf: Workflow, mission_id: str, action: str, as_user: str, reason: str, now: datetime
+) -> dict[str, Any]:
+    """Approve, reject, revise, fly or close a mission (role and two-person checks)."""
+    from standoff.oversight.approval import act
+
+    state = act(wf.store, wf.log, _user(wf, as_user), mission_id, action, reason=reason, now=now)
+    return {"mission": mission_id, "state": state}
+
+
+def fly_sortie(
+    wf: Workflow,
+    airspace: Airspace,
+    plan_dir: Path,
+    scenario_path: Path,
+    out_dir: Path,
+    as_user: str,
+    now: datetime,
+    *,
+    fmt: str = "csv",
+    progress: Any = None,
+) -> Any:
+    """Fly an approved plan (the gate refuses any other) and mark its mission flown; the flown
+    path's check is logged."""
+    import hashlib
+
+    from standoff.oversight import AuditEvent
+    from standoff.oversight.approval import act, require_approved
+
+    text, plan = _plan_text(plan_dir)
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    mission_id = f"{plan.mission_name}-{sha[:12]}"
+    user = _user(wf, as_user)
+    require_approved(wf.store, mission_id, sha)
+    plan_path = plan_dir / "plan.json" if plan_dir.is_dir() else plan_dir
+    summary = run_simulation(
+        airspace, plan_path, scenario_path, out_dir, fmt=fmt, progress=progress
+    )
+    act(
+        wf.store,
+        wf.log,
+        user,
+        mission_id,
+        "fly",
+        reason=f"sortie flown into {out_dir.name}",
+        now=now,
+    )
+    check = summary.path_check
+    wf.log.append(
+        AuditEvent(
+            user.name,
+            "sortie.flown",
+            now,
+            {"plan": sha},
+            {
+                "mission": mission_id,
+                "flown_path": check.status,
+                "min_clearance_m": round(float(check.min_clearance_m), 1),
+                "incursions": len(check.incursions),
+            },
+        )
+    )
+    return summary
+
+
+def mission_status(wf: Workflow, mission_id: str | None = None) -> list[dict[str, Any]]:
+    import sqlalchemy as sa
+
+    from standoff.store.schema import missions
+
+    q = sa.select(missions).order_by(missions.c.created_at, missions.c.mission_id)
+    if mission_id is not None:
+        q = q.where(missions.c.mission_id == mission_id)
+    with wf.store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [
+        {
+            "mission": r.mission_id,
+            "name": r.name,
+            "planner": r.planner,
+            "state": r.state,
+            "plan_sha256": r.plan_sha256,
+        }
+        for r in rows
+    ]
+
+
+def export_plan(
+    wf: Workflow, airspace: Airspace, plan_dir: Path, out_dir: Path, as_user: str, now: datetime
+) -> dict[str, Path]:
+    """Write the ground-control files of an approved plan (the export gate)."""
+    import hashlib
+
+    from standoff.oversight import AuditEvent
+    from standoff.oversight.approval import require_approved
+    from standoff.oversight.policy import check_airspace, decision_event, require
+    from standoff.share import write_ground_control_outputs
+
+    text, plan = _plan_text(plan_dir)
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    mission_id = f"{plan.mission_name}-{sha[:12]}"
+    user = _user(wf, as_user)
+    try:
+        approval = require_approved(wf.store, mission_id, sha)
+    except Exception as exc:
+        from standoff.oversight.policy import Decision
+
+        wf.log.append(
+            decision_event(
+                Decision("export", mission_id, False, (str(exc),)), user.name, now, {"plan": sha}
+            )
+        )
+        raise
+    again = check_airspace(plan, airspace)  # never export a plan that is not conformant
+    require([again])
+    files = write_ground_control_outputs(plan, airspace, out_dir)
+    wf.log.append(decision_event(approval, user.name, now, {"plan": sha}))
+    wf.log.append(
+        AuditEvent(
+            user.name,
+            "plan.export",
+            now,
+            {
+                "plan": sha,
+                **{
+                    k.replace(".", "_"): hashlib.sha256(p.read_bytes()).hexdigest()
+                    for k, p in files.items()
+                },
+            },
+            {"mission": mission_id, "files": sorted(files)},
+        )
+    )
+    return files
+
+
+def run_id_of(run_dir: Path) -> str:
+    """A run's id: its folder name and the first 12 hex digits of its meta.json's SHA-256."""
+    import hashlib
+
+    from standoff.core.errors import InputError
+
+    meta = run_dir / "meta.json"
+    if not meta.is_file():
+        raise InputError("not a run folder (no meta.json)", source=str(run_dir))
+    return f"{run_dir.resolve().name}-{hashlib.sha256(meta.read_bytes()).hexdigest()[:12]}"
+
+
+def _read_tracks_csv(path: Path) -> Any:
+    import pandas as pd
+
+    from standoff.core.errors import InputError
+
+    try:
+        frame = pd.read_csv(path, dtype={"det_id": str})
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the tracks: {exc}", source=str(path)) from exc
+    for col in ("time", "track_id"):
+        if col not in frame.columns:
+            raise InputError("missing column", source=str(path), field=col)
+    return frame
+
+
+def _tracks_lonlat(run_dir: Path, frame: Any) -> tuple[Any, Any]:
+    """Tracks' lon/lat: given, or from the run's local frame (x, y in metres)."""
+    from standoff.geo.frame import LocalFrame
+
+    if "lat" in frame.columns:
+        return frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    f = LocalFrame(float(meta["frame"]["origin_lon_deg"]), float(meta["frame"]["origin_lat_deg"]))
+    lon, lat = f.to_lonlat(frame["x"].to_numpy(float), frame["y"].to_numpy(float))
+    return np.asarray(lon), np.asarray(lat)
+
+
+def partner_export(
+    airspace: Airspace,
+    run_dir: Path,
+    tracks_csv: Path,
+    partner: str,
+    out_dir: Path,
+    now: datetime,
+    wf: Workflow | None = None,
+    as_user: str = "standoff",
+    marking: str = "UNCLASSIFIED//REL TO USA, MEX",
+) -> dict[str, Any]:
+    """Tracks for a partner agency as GeoJSON: refused unless the product's ``marking``
+    releases it to ``partner``; own-territory tracks masked unless released (releases are read
+    from the audit log).  The log records counts and hashes, never an own-territory
+    coordinate."""
+    import hashlib
+
+    from standoff.domain.marking import Marking
+    from standoff.oversight import AuditEvent
+    from standoff.oversight.minimise import mask_rows, own_territory_tracks, released_ids
+    from standoff.oversight.policy import check_release, decision_event, require
+
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    operator = str(meta["plan"]["operator"])
+    product_marking = Marking.parse(marking, owner=operator, source="--marking")
+    decision = check_release(product_marking, partner, f"tracks of {run_dir.resolve().name}")
+    frame = _read_tracks_csv(tracks_csv)
+    lon, lat = _tracks_lonlat(run_dir, frame)
+    own = own_territory_tracks(airspace, operator, frame["track_id"].to_numpy(), lon, lat)
+    run_id = run_id_of(run_dir)
+    released = released_ids(wf.log, run=run_id, kind="track") if wf else frozenset()
+    kept = mask_rows(own, frame["track_id"].to_numpy(), released)
+    features = []
+    keep = kept.keep
+    tid = frame["track_id"].to_numpy()[keep]
+    times = frame["time"].astype(str).to_numpy()[keep]
+    lo, la = lon[keep], lat[keep]
+    order = np.lexsort((times, tid))
+    tid, times, lo, la = tid[order], times[order], lo[order], la[order]
+    starts = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1]]) if len(tid) else np.zeros(0, int)
+    ends = np.r_[starts[1:], len(tid)]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        coords = [
+            [round(float(x), 6), round(float(y), 6)] for x, y in zip(lo[a:b], la[a:b], strict=True)
+        ]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "track_id": int(tid[a]),
+                    "first_time": str(times[a]),
+                    "last_time": str(times[b - 1]),
+                    "marking": product_marking.banner(),
+                },
+                "geometry": {"type": "LineString", "coordinates": coords}
+                if len(coords) > 1
+                else {"type": "Point", "coordinates": coords[0]},
+            }
+        )
+    doc = {"type": "FeatureCollection", "marking": product_marking.banner(), "features": features}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"tracks.{partner.upper()}.geojson"
+    if wf is not None:
+        wf.log.append(decision_event(decision, as_user, now))
+    require([decision])
+    path.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+    summary = {
+        "file": str(path),
+        "marking": product_marking.banner(),
+        "tracks": len(features),
+        "own_territory_rows": kept.own_territory,
+        "released_rows": kept.released,
+        "masked_rows": kept.masked,
+    }
+    if wf is not None:
+        wf.log.append(
+            AuditEvent(
+                as_user,
+                "export.partner",
+                now,
+                {"file": hashlib.sha256(path.read_bytes()).hexdigest()},
+                {
+                    "run": run_id,
+                    "partner": partner.upper(),
+                    **{k: v for k, v in summary.items() if k != "file"},
+                },
+            )
+        )
+    return summary
+
+
+def release_tracks(
+    wf: Workflow, run_dir: Path, ids: list[str], as_user: str, reason: str, now: datetime
+) -> int:
+    """An approver releases own-territory tracks of a run for partner exports."""
+    from standoff.oversight.minimise import release
+
+    run = run_id_of(run_dir)
+    return release(
+        wf.log, _user(wf, as_user), run=run, kind="track", ids=ids, reason=reason, now=now
+    )
+
+
+def register_run(wf: Workflow, run_dir: Path, tracks_csv: Path | None, now: datetime) -> str:
+    """Store a run's detections (and tracks) so that retention can find them later."""
+    import pandas as pd
+
+    from standoff.oversight import AuditEvent
+
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    run_id = run_id_of(run_dir)
+    start = datetime.fromisoformat(meta["scenario"]["start_utc"].replace("Z", "+00:00"))
+    wf.store.create_run(
+        run_id, now=start, meta={"operator": meta["plan"]["operator"], "source": str(run_dir)}
+    )
+    det = pd.read_csv(run_dir / "detections.csv", dtype={"det_id": str, "sensor": str})
+    rows = {
+        "det_id": det["det_id"].to_numpy(),
+        "time": pd.to_datetime(det["time"], utc=True)
+        .dt.tz_localize(None)
+        .to_numpy(dtype="datetime64[ns]"),
+        "sensor": det["sensor"].to_numpy(),
+        "lat": det["lat"].to_numpy(float),
+        "lon": det["lon"].to_numpy(float),
+        "sigma_m": det["sigma_m"].to_numpy(float),
+        "radial_velocity_mps": det["radial_velocity_mps"].to_numpy(float),
+    }
+    wf.store.ingest(run_id, f"{run_id}:detections", rows, now=now)
+    n_tracks = 0
+    if tracks_csv is not None:
+        frame = _read_tracks_csv(tracks_csv)
+        lon, lat = _tracks_lonlat(run_dir, frame)
+        t = pd.to_datetime(frame["time"], utc=True)
+        n_tracks = wf.store.put_tracks(
+            run_id,
+            [
+                {
+                    "track_id": int(a),
+                    "time": b.to_pydatetime(),
+                    "lat": float(c),
+                    "lon": float(d),
+                    "vx_mps": float(e),
+                    "vy_mps": float(f),
+                    "det_id": None if not isinstance(g, str) else g,
+                }
+                for a, b, c, d, e, f, g in zip(
+                    frame["track_id"],
+                    t,
+                    lat,
+                    lon,
+                    frame["vx"],
+                    frame["vy"],
+                    frame.get("det_id", [None] * len(t)),
+                    strict=True,
+                )
+            ],
+        )
+    wf.log.append(
+        AuditEvent(
+            "standoff",
+            "run.register",
+            now,
+            {},
+            {"run": run_id, "detections": len(det), "track_rows": n_tracks},
+        )
+    )
+    return run_id
+
+
+def run_retention(
+    wf: Workflow, airspace: Airspace, now: datetime, retention_days: int | None = None
+) -> dict[str, Any]:
+    """Purge own-territory detections and tracks of registered runs past the retention
+    period; every decision and count goes to the audit log (no coordinates)."""
+    import sqlalchemy as sa
+
+    from standoff.oversight import AuditEvent
+    from standoff.oversight.minimise import own_territory_points, own_territory_tracks
+    from standoff.oversight.policy import DEFAULT_RETENTION_DAYS, check_retention, decision_event
+    from standoff.store.schema import detections, runs, tracks
+
+    days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
+    report: dict[str, Any] = {"retention_days": days, "runs": []}
+    with wf.store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(runs.c.run_id, runs.c.started_at, runs.c.meta).order_by(runs.c.run_id)
+        ).all()
+    for run_id, started, meta_text in rows:
+        started_utc = started if started.tzinfo else started.replace(tzinfo=UTC)
+        decision = check_retention(run_id, started_utc, now, days)
+        wf.log.append(decision_event(decision, "standoff", now))
+        if decision.allowed:
+            report["runs"].append({"run": run_id, "purged": False})
+            continue
+        operator = json.loads(meta_text)["operator"]
+        det = wf.store.detections(run_id)
+        own_det = (
+            own_territory_points(
+                airspace, operator, [d["lon"] for d in det], [d["lat"] for d in det]
+            )
+            if det
+            else np.zeros(0, bool)
+        )
+        gone = [d["det_id"] for d, o in zip(det, own_det, strict=True) if o]
+        trk = wf.store.tracks(run_id)
+        own_trk = (
+            own_territory_tracks(
+                airspace,
+                operator,
+                [r["track_id"] for r in trk],
+                [r["lon"] for r in trk],
+                [r["lat"] for r in trk],
+            )
+            if trk
+            else np.zeros(0, bool)
+        )
+        gone_tracks = sorted({r["track_id"] for r, o in zip(trk, own_trk, strict=True) if o})
+        with wf.store.engine.begin() as conn:
+            for i in range(0, len(gone), 500):
+                conn.execute(
+                    detections.delete().where(
+                        detections.c.run_id == run_id, detections.c.det_id.in_(gone[i : i + 500])
+                    )
+                )
+            for i in range(0, len(gone_tracks), 500):
+                conn.execute(
+                    tracks.delete().where(
+                        tracks.c.run_id == run_id, tracks.c.track_id.in_(gone_tracks[i : i + 500])
+                    )
+                )
+        counts = {
+            "run": run_id,
+            "purged": True,
+            "detections_purged": len(gone),
+            "tracks_purged": len(gone_tracks),
+            "detections_kept": len(det) - len(gone),
+        }
+        wf.log.append(AuditEvent("standoff", "retention.purge", now, {}, counts))
+        report["runs"].append(counts)
+    return report

@@ -132,3 +132,18 @@ def test_demo_scale_stage(demo_dir: Path) -> None:
     assert summary["archive"]["hand_overs"] > 0
     assert summary["archive"]["agreement"]["pair_precision"] > 0.95
     assert summary["archive"]["agreement"]["pair_recall"] > 0.95
+
+
+def test_demo_oversight_stage(demo_dir: Path) -> None:
+    summary = json.loads((demo_dir / "summary.json").read_text())
+    assert summary["plan"]["mission"].startswith("sasabe-corridor-")
+    export = summary["oversight"]["partner_export"]
+    assert export["marking"] == "UNCLASSIFIED//REL TO USA, MEX"
+    assert export["masked_rows"] > 0
+    doc = json.loads(Path(export["file"]).read_text())
+    assert len(doc["features"]) == export["tracks"]
+    purged = summary["oversight"]["retention"]["runs"][0]
+    assert purged["purged"]
+    assert purged["detections_purged"] > 0
+    db = str(demo_dir / "standoff.db")
+    assert main(["mission", "status", "--db", db]) == 0

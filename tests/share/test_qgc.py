@@ -22,8 +22,9 @@ from standoff.share import (
     build_autopilot_fence,
     build_mission_items,
     write_fence_wpl,
-    write_plan_outputs,
+    write_ground_control_outputs,
     write_qgc_plan,
+    write_review_outputs,
     write_wpl,
 )
 from standoff.share import mavlink as consts
@@ -228,7 +229,10 @@ def test_wpl_loads_in_pymavlink_with_exact_coordinates(
 def test_wpl_and_plan_hold_the_same_items(
     border_plan: MissionPlan, airspace: Airspace, tmp_path: Path
 ) -> None:
-    files = write_plan_outputs(border_plan, airspace, tmp_path / "out")
+    files = {
+        **write_review_outputs(border_plan, tmp_path / "out"),
+        **write_ground_control_outputs(border_plan, airspace, tmp_path / "out"),
+    }
     assert set(files) == {
         "plan.json",
         "path.geojson",

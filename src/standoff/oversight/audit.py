@@ -23,7 +23,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -292,6 +292,11 @@ class AuditLog:
     @property
     def origin(self) -> str:
         return self._origin
+
+    def entries(self, start: int = 0) -> Iterator[StoredEntry]:
+        """The stored entries from ``start`` on, in order (read them; verify with
+        :meth:`verify`)."""
+        return self._store.iter_entries(start)
 
     @property
     def size(self) -> int:

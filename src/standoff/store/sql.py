@@ -164,11 +164,13 @@ class SqlStore:
         self,
         name: str,
         roles: Sequence[str],
-        token: str,
+        token: str | None,
         *,
         now: datetime,
         partner_country: str | None = None,
     ) -> UserRecord:
+        """Add a user; ``token`` (kept only as its hash) lets them use the API, None: no
+        API access (users known from a users file)."""
         bad = sorted(set(roles) - set(_ROLES))
         if bad or not roles:
             raise InputError(
@@ -184,7 +186,7 @@ class SqlStore:
                         name=name,
                         roles=",".join(record.roles),
                         partner_country=partner_country,
-                        token_sha256=token_sha256(token),
+                        token_sha256=None if token is None else token_sha256(token),
                         created_at=_utc(now),
                     )
                 )
@@ -215,7 +217,13 @@ class SqlStore:
     # -- missions and plans -------------------------------------------------------------
 
     def create_mission(
-        self, mission_id: str, name: str, planner: str, *, now: datetime
+        self,
+        mission_id: str,
+        name: str,
+        planner: str,
+        *,
+        now: datetime,
+        plan_sha256: str | None = None,
     ) -> MissionRecord:
         try:
             with self._tx() as conn:
@@ -225,6 +233,7 @@ class SqlStore:
                         name=name,
                         planner=planner,
                         state="draft",
+                        plan_sha256=plan_sha256,
                         created_at=_utc(now),
                         updated_at=_utc(now),
                     )
