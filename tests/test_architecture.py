@@ -67,6 +67,7 @@ ALLOWED: dict[str, set[str]] = {
         "store",
         "pipeline",
         "scale",
+        "api",  # `standoff serve` starts the API
     },
     "api": {
         "core",

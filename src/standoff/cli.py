@@ -875,6 +875,55 @@ def retention_run_cmd(
         )
 
 
+# --------------------------------------------------------------------------- service
+
+users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add_cmd(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[
+        list[str],
+        typer.Option("--role", help="planner, approver, analyst, partner, auditor or admin."),
+    ],
+    db: _StoreDb,
+    partner_country: Annotated[
+        str | None, typer.Option("--partner-country", help="ISO alpha-3 (partners).")
+    ] = None,
+) -> None:
+    """Add an API user; prints the token once (only its hash is stored)."""
+    import secrets
+
+    from standoff.store.sql import open_store
+
+    token = secrets.token_urlsafe(32)
+    with open_store(db) as store:
+        store.add_user(name, role, token, now=_now(), partner_country=partner_country)
+    sys.stdout.write(token + "\n")
+
+
+@app.command("serve")
+def serve_cmd(
+    db: Annotated[str, typer.Option("--db", help="Store URL or SQLite file.")] = "standoff.db",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8080,
+    audit_key: Annotated[
+        Path | None, typer.Option("--audit-key", help="Public key PEM to verify the audit log.")
+    ] = None,
+) -> None:
+    """Serve the API (and the console) on HOST:PORT."""
+    import uvicorn
+
+    from standoff.api import ApiSettings, create_app
+
+    if not 0 < port < 65536:
+        raise InputError("must be 1-65535", source="option --port", value=port)
+    app_ = create_app(ApiSettings(db_url=db, audit_public_key=audit_key))
+    uvicorn.run(app_, host=host, port=port, log_level="warning", server_header=False)
+
+
 # --------------------------------------------------------------------------- scale-out
 
 _Scheduler = Annotated[

@@ -123,11 +123,20 @@ def load_users(path: str | Path) -> Users:
 
 
 class MissionRecordLike(Protocol):
-    mission_id: str
-    name: str
-    planner: str
-    state: str
-    plan_sha256: str | None
+    @property
+    def mission_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def planner(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def plan_sha256(self) -> str | None: ...
 
 
 class MissionStore(Protocol):

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -362,7 +361,7 @@ class SqlStore:
         self,
         run_id: str,
         message_id: str,
-        rows: dict[str, npt.NDArray[Any]],
+        rows: Mapping[str, Any],
         *,
         now: datetime,
     ) -> IngestReceipt:

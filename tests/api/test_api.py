@@ -1,0 +1,179 @@
+"""The API: roles x endpoints, object-level filtering for partners, idempotent ingest, the
+error envelope, limits and security headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from standoff.api import ApiSettings, create_app
+from standoff.store.sql import open_store
+
+T0 = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
+ROLES = {
+    "alice": ["planner"],
+    "bob": ["approver"],
+    "carol": ["analyst"],
+    "lucia": ["partner"],
+    "dan": ["auditor"],
+    "root": ["admin"],
+}
+
+
+def _auth(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer token-{name}"}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    db = tmp_path_factory.mktemp("api") / "standoff.db"
+    with open_store(str(db)) as store:
+        for name, roles in ROLES.items():
+            store.add_user(
+                name,
+                roles,
+                f"token-{name}",
+                now=T0,
+                partner_country="MEX" if "partner" in roles else None,
+            )
+        store.create_run("r1", now=T0)
+        store.put_finding("f1", "r1", "site", "UNCLASSIFIED//REL TO USA, MEX", {"visits": 9})
+        store.put_finding("f2", "r1", "site", "UNCLASSIFIED//NOFORN", {"visits": 3})
+        store.put_finding(
+            "f3", "r1", "site", "UNCLASSIFIED//REL TO USA, MEX", {"visits": 2}, own_territory=True
+        )
+    with TestClient(create_app(ApiSettings(db_url=str(db)))) as c:
+        yield c
+
+
+def _det(i: int) -> dict[str, Any]:
+    return {
+        "det_id": f"d{i}",
+        "time": "2026-03-20T02:00:10Z",
+        "lat": 31.3,
+        "lon": -111.5,
+        "sigma_m": 20.0,
+    }
+
+
+# (method, path, body, roles allowed)
+MATRIX: list[tuple[str, str, Any, set[str]]] = [
+    ("GET", "/api/v1/me", None, set(ROLES)),
+    ("GET", "/api/v1/missions", None, {"alice", "bob", "carol", "dan", "root"}),
+    ("POST", "/api/v1/runs/r1/detections", "ingest", {"alice", "root"}),
+    ("GET", "/api/v1/runs/r1/detections", None, {"carol", "dan", "root"}),
+    ("GET", "/api/v1/runs/r1/tracks", None, {"carol", "dan", "root"}),
+    ("GET", "/api/v1/runs/r1/findings", None, {"carol", "dan", "root", "lucia"}),
+    ("GET", "/api/v1/airspace/owner?lat=31.3&lon=-111.5", None, set(ROLES)),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), MATRIX)
+@pytest.mark.parametrize("who", [*ROLES, None])
+def test_role_by_endpoint_matrix(
+    client: TestClient, method: str, path: str, body: Any, allowed: set[str], who: str | None
+) -> None:
+    payload = None
+    if body == "ingest":
+        payload = {"message_id": f"matrix-{who}", "detections": [_det(hash(str(who)) % 10**6)]}
+    r = client.request(method, path, json=payload, headers=_auth(who) if who else {})
+    if who is None:
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "unauthorised"
+    elif who in allowed:
+        assert r.status_code in (200, 201), r.text
+    else:
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "forbidden"
+
+
+def test_a_partner_sees_only_what_is_released_to_it(client: TestClient) -> None:
+    partner = client.get("/api/v1/runs/r1/findings", headers=_auth("lucia")).json()
+    analyst = client.get("/api/v1/runs/r1/findings", headers=_auth("carol")).json()
+    assert [f["finding_id"] for f in partner] == ["f1"]
+    assert sorted(f["finding_id"] for f in analyst) == ["f1", "f2", "f3"]
+    assert client.get("/api/v1/runs/r1/detections", headers=_auth("lucia")).status_code == 403
+
+
+def test_ingest_is_exactly_once(client: TestClient) -> None:
+    body = {"message_id": "m-1", "detections": [_det(100 + i) for i in range(5)]}
+    first = client.post("/api/v1/runs/r1/detections", json=body, headers=_auth("alice"))
+    again = client.post("/api/v1/runs/r1/detections", json=body, headers=_auth("alice"))
+    assert (first.status_code, first.json()["duplicate"]) == (201, False)
+    assert (again.status_code, again.json()["duplicate"]) == (200, True)
+    rows = client.get("/api/v1/runs/r1/detections", headers=_auth("carol")).json()
+    assert sum(1 for r in rows if r["det_id"].startswith("d10")) == 5
+
+
+def test_errors_are_one_envelope_and_never_a_traceback(client: TestClient) -> None:
+    bad = {"message_id": "m-x", "detections": [{**_det(1), "lat": 95.0}]}
+    r = client.post("/api/v1/runs/r1/detections", json=bad, headers=_auth("alice"))
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "invalid"
+    assert err["field"] == "detections.0.lat"
+    extra = {"message_id": "m-y", "detections": [], "weapon": 1}
+    r = client.post("/api/v1/runs/r1/detections", json=extra, headers=_auth("alice"))
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "weapon"
+    r = client.post(
+        "/api/v1/runs/nope/detections",
+        json={"message_id": "z", "detections": []},
+        headers=_auth("alice"),
+    )
+    assert r.status_code == 404
+    assert "Traceback" not in r.text
+    r = client.get("/api/v1/airspace/owner?lat=91&lon=0", headers=_auth("carol"))
+    assert r.status_code == 422
+
+
+def test_limits_and_headers(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with open_store(str(db)) as store:
+        store.add_user("alice", ["planner"], "token-alice", now=T0)
+    settings = ApiSettings(db_url=str(db), max_body_bytes=2_000, rate_per_s=1.0, rate_burst=3)
+    with TestClient(create_app(settings)) as c:
+        big = {"message_id": "m", "detections": [_det(i) for i in range(100)]}
+        r = c.post(
+            "/api/v1/runs/r1/detections",
+            content=json.dumps(big),
+            headers={**_auth("alice"), "content-type": "application/json"},
+        )
+        assert r.status_code == 413
+        codes = [c.get("/api/v1/me", headers=_auth("alice")).status_code for _ in range(6)]
+        assert 429 in codes
+        r = c.get("/api/v1/health")
+        for header in ("X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"):
+            assert header in r.headers
+
+
+def test_missions_through_the_api_keep_the_two_person_rule(
+    client: TestClient, airspace: Any, tmp_path: Path
+) -> None:
+    from standoff.pipeline import run_plan
+    from standoff.plan import DEMO_MISSION_YAML
+
+    (tmp_path / "m.yaml").write_text(DEMO_MISSION_YAML, encoding="utf-8")
+    run_plan(airspace, tmp_path / "m.yaml", tmp_path / "plan")
+    plan = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    r = client.post("/api/v1/missions", json={"plan": plan}, headers=_auth("alice"))
+    assert r.status_code == 201, r.text
+    mission = r.json()["mission"]
+    r = client.post(
+        f"/api/v1/missions/{mission}/approve", json={"reason": "mine"}, headers=_auth("alice")
+    )
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "policy_denied"
+    r = client.post(
+        f"/api/v1/missions/{mission}/approve", json={"reason": "clear of MEX"}, headers=_auth("bob")
+    )
+    assert r.json() == {"mission": mission, "state": "approved"}
+    r = client.post("/api/v1/missions", json={"plan": {"schema": "nope"}}, headers=_auth("alice"))
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "schema"
