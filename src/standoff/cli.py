@@ -875,6 +875,38 @@ def retention_run_cmd(
         )
 
 
+# --------------------------------------------------------------------------- products
+
+
+@app.command("report")
+def report_cmd(
+    findings: Annotated[Path, typer.Argument(help="findings.json (from `standoff analyse`).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the products.")],
+    run: Annotated[
+        Path | None, typer.Option("--run", help="Run folder (flown path, detections).")
+    ] = None,
+    tracks: Annotated[Path | None, typer.Option("--tracks", help="Tracks CSV (CoT).")] = None,
+    plan_dir: Annotated[Path | None, typer.Option("--plan", help="Plan folder (AOIs).")] = None,
+    partner: Annotated[
+        str | None, typer.Option("--partner", help="Partner edition for this country (ISO3).")
+    ] = None,
+) -> None:
+    """Report (HTML, PDF), GeoJSON, KML, CoT and GeoParquet for the owner or a partner."""
+    from standoff.pipeline import write_products
+
+    files = write_products(
+        _load_airspace(None),
+        findings,
+        out,
+        run_dir=run,
+        tracks_csv=tracks,
+        plan_dir=plan_dir,
+        partner=partner,
+    )
+    for name, path in files.items():
+        _stdout().print(f"  {name}: {path}")
+
+
 # --------------------------------------------------------------------------- service
 
 users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
