@@ -267,10 +267,10 @@ def test_geoparquet_reads_back(findings: Findings, tmp_path: Path) -> None:
     assert table.schema.metadata[b"standoff.marking"] == NOFORN.banner().encode()
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_report_html_and_pdf_for_a_partner(
     findings: Findings, airspace: Airspace, tmp_path: Path
 ) -> None:
+    assert shutil.which("pdftotext"), "poppler-utils is needed (bash scripts/test installs it)"
     view = audience_view(findings, Audience("MEX"))
     files = write_report(view, product_marking(view), "edition for MEX", tmp_path, airspace)
     html = files["report.html"].read_text(encoding="utf-8")
