@@ -47,6 +47,10 @@ class ApiSettings:
     rate_per_s: float = 200.0
     rate_burst: int = 400
     audit_public_key: Path | None = None
+    tak_url: str | None = None
+    """Send live tracks as Cursor-on-Target to this ``udp://HOST:PORT``."""
+    live_marking: str = "UNCLASSIFIED//NOFORN"
+    """Marking of live track updates (streamed and sent to TAK)."""
 
 
 class _Strict(BaseModel):
@@ -84,6 +88,9 @@ class IngestAck(_Strict):
     message_id: str
     stored: int
     duplicate: bool
+    scans_tracked: int = 0
+    scans_skipped: int = 0
+    """Scans older than the run's last tracked scan: stored, not tracked."""
 
 
 class RunCreate(_Strict):
@@ -165,14 +172,20 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from standoff.api.live import LiveTracking, TakSender
         from standoff.oversight import AuditLog
 
         store = open_store(settings.db_url)
         state["store"] = store
         state["log"] = AuditLog(store.audit_store())
+        state["live"] = LiveTracking(
+            Marking.parse(settings.live_marking),
+            TakSender(settings.tak_url) if settings.tak_url else None,
+        )
         try:
             yield
         finally:
+            state["live"].close()
             store.close()
 
     app = FastAPI(
@@ -419,8 +432,39 @@ def create_app(settings: ApiSettings) -> FastAPI:
         receipt = store().ingest(run_id, body.message_id, rows, now=datetime.now(UTC))
         if receipt.duplicate:
             response.status_code = 200
+            return IngestAck(message_id=receipt.message_id, stored=receipt.count, duplicate=True)
+        # Acknowledged only after the commit above; tracking follows (a crash here loses no
+        # stored detection, only the live picture, which the next batches rebuild).
+        fed = state["live"].feed(
+            run_id,
+            [d.det_id for d in dets],
+            np.array([int(d.time.timestamp() * 1e9) for d in dets], dtype=np.int64),
+            rows["lat"],
+            rows["lon"],
+            rows["sigma_m"],
+            rows["radial_velocity_mps"],
+            [d.sensor for d in dets],
+        )
         return IngestAck(
-            message_id=receipt.message_id, stored=receipt.count, duplicate=receipt.duplicate
+            message_id=receipt.message_id, stored=receipt.count, duplicate=False, **fed
+        )
+
+    @app.get(f"{API}/runs/{{run_id}}/stream", response_class=Response)
+    async def stream_tracks(run_id: str, u: Analyst, max_events: int | None = None) -> Response:
+        """Live tracks of a run as server-sent events (``event: tracks``, JSON data)."""
+        from fastapi.responses import StreamingResponse
+
+        from standoff.api.live import stream
+
+        if store().run(run_id) is None:
+            from fastapi import HTTPException
+
+            raise HTTPException(404, f"no run {run_id}")
+        limit = None if max_events is None else max(0, min(max_events, 1_000_000))
+        return StreamingResponse(
+            stream(state["live"], run_id, limit),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
     @app.get(f"{API}/runs/{{run_id}}/detections")
