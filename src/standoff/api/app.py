@@ -315,6 +315,17 @@ def create_app(settings: ApiSettings) -> FastAPI:
     Reader = Annotated[UserRecord, Depends(roles("analyst", "auditor", "admin", "partner"))]
     Auditor = Annotated[UserRecord, Depends(roles("auditor", "admin"))]
 
+    from fastapi.responses import FileResponse
+    from fastapi.staticfiles import StaticFiles
+
+    web = Path(__file__).resolve().parents[1] / "web"
+    app.mount("/static", StaticFiles(directory=web), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def console() -> FileResponse:
+        """The web console (static; it logs in with an API token)."""
+        return FileResponse(web / "index.html", media_type="text/html")
+
     @app.get(f"{API}/health")
     def health() -> dict[str, str]:
         return {"status": "ok", "store": store().backend}
@@ -329,12 +340,42 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise HTTPException(422, "lat must be within +-90 and lon within +-180")
+        code = str(_airspace().owner_at([lon], [lat])[0])
+        return Owner(lat=lat, lon=lon, owner=code)
+
+    @app.get(f"{API}/airspace/outlines")
+    def outlines(u: Anyone, bbox: str = "-118,25,-96,34") -> dict[str, Any]:
+        """National airspace (land plus territorial sea) within ``bbox`` (lon_min, lat_min,
+        lon_max, lat_max), simplified to about 500 m, as GeoJSON: the console's basemap."""
+        import shapely
+        from fastapi import HTTPException
+        from shapely.geometry import box, mapping
+
+        try:
+            x0, y0, x1, y1 = (float(v) for v in bbox.split(","))
+        except ValueError as exc:
+            raise HTTPException(422, "bbox is lon_min,lat_min,lon_max,lat_max") from exc
+        if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90) or (x1 - x0) * (y1 - y0) > 2500:
+            raise HTTPException(422, "bbox must be ordered, on Earth and at most 2500 deg^2")
+        airspace = _airspace()
+        view = box(x0, y0, x1, y1)
+        feats = []
+        for code, geom in zip(airspace.codes, airspace.geometries, strict=True):
+            part = shapely.intersection(geom, view)
+            if part.is_empty:
+                continue
+            part = shapely.simplify(part, 0.005, preserve_topology=True)
+            feats.append(
+                {"type": "Feature", "properties": {"owner": code}, "geometry": mapping(part)}
+            )
+        return {"type": "FeatureCollection", "features": feats}
+
+    def _airspace() -> Any:
         if "airspace" not in state:
             from standoff.airspace import Airspace
 
             state["airspace"] = Airspace.load()
-        code = str(state["airspace"].owner_at([lon], [lat])[0])
-        return Owner(lat=lat, lon=lon, owner=code)
+        return state["airspace"]
 
     @app.post(f"{API}/missions", status_code=201)
     def submit_mission(body: MissionSubmit, u: Planner) -> dict[str, Any]:

@@ -1,0 +1,172 @@
+"""The web console in real headless Chromium (Debian's, driven by Playwright): log in, open a
+run and replay it, approve a mission as an approver, and check that a partner cannot see
+unreleased findings.  Screenshots are kept in build/test-artifacts/web/."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from standoff.api import ApiSettings, create_app
+from standoff.store.sql import open_store
+
+T0 = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts" / "web"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("web") / "standoff.db"
+    with open_store(str(db)) as store:
+        for name, roles, country in (
+            ("alice", ["planner"], None),
+            ("bob", ["approver"], None),
+            ("carol", ["analyst"], None),
+            ("lucia", ["partner"], "MEX"),
+        ):
+            store.add_user(name, roles, f"token-{name}", now=T0, partner_country=country)
+        store.create_mission("mission-1", "sasabe-corridor", "alice", now=T0, plan_sha256="ab" * 32)
+        assert store.transition("mission-1", "draft", "submitted", now=T0)
+        store.create_run("r1", now=T0)
+        store.put_tracks(
+            "r1",
+            [
+                {
+                    "track_id": k,
+                    "time": T0 + timedelta(seconds=10 * i),
+                    "lat": 31.3 + 0.01 * k,
+                    "lon": -111.6 + 0.002 * i,
+                    "vx_mps": 15.0,
+                    "vy_mps": 0.0,
+                }
+                for i in range(6)
+                for k in range(1 + i % 3)
+            ],
+        )
+        store.put_finding(
+            "f1",
+            "r1",
+            "site",
+            "UNCLASSIFIED//REL TO USA, MEX",
+            {"confidence": "very likely (90 %)"},
+            lat=31.22,
+            lon=-111.45,
+        )
+        store.put_finding("f2", "r1", "site", "UNCLASSIFIED//NOFORN", {}, lat=31.4, lon=-111.58)
+        store.put_finding(
+            "f3",
+            "r1",
+            "site",
+            "UNCLASSIFIED//REL TO USA, MEX",
+            {},
+            own_territory=True,
+            lat=31.6,
+            lon=-111.15,
+        )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(ApiSettings(db_url=str(db))), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is needed (bash scripts/test installs it)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+def _login(browser: object, url: str, name: str) -> object:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + "/")
+    page.fill("#token", f"token-{name}")
+    page.click("#login-button")
+    page.wait_for_selector("body[data-ready='yes']", timeout=15_000)
+    page.errors = errors
+    return page
+
+
+def _shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))  # type: ignore[attr-defined]
+
+
+def test_analyst_opens_and_replays_a_run(server: str, browser: object) -> None:
+    page = _login(browser, server, "carol")
+    assert page.text_content("#user") == "carol"  # type: ignore[attr-defined]
+    page.wait_for_selector("body[data-map='ready']", timeout=20_000)  # type: ignore[attr-defined]
+    assert page.query_selector("#map canvas") is not None  # type: ignore[attr-defined]
+    page.click("#load-run")  # type: ignore[attr-defined]
+    page.wait_for_selector("#track-count[data-count]")  # type: ignore[attr-defined]
+    assert page.get_attribute("#track-count", "data-count") == "1"  # type: ignore[attr-defined]
+    page.fill("#time-slider", "2")  # type: ignore[attr-defined]
+    page.dispatch_event("#time-slider", "input")  # type: ignore[attr-defined]
+    assert page.get_attribute("#track-count", "data-count") == "3"  # type: ignore[attr-defined]
+    assert "02:00:20" in page.text_content("#time-label")  # type: ignore[attr-defined]
+    findings = page.locator("#findings li").all_text_contents()  # type: ignore[attr-defined]
+    assert len(findings) == 3
+    _shot(page, "analyst-replay")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_approver_approves_a_mission(server: str, browser: object) -> None:
+    page = _login(browser, server, "bob")
+    row = "#missions tr[data-mission='mission-1']"
+    page.wait_for_selector(f"{row} button.approve")  # type: ignore[attr-defined]
+    page.click(f"{row} button.approve")  # type: ignore[attr-defined]
+    from playwright.sync_api import expect
+
+    expect(page.locator(f"{row} td:nth-child(3)")).to_have_text("approved")  # type: ignore[attr-defined]
+    _shot(page, "approver-approved")
+
+
+def test_a_partner_cannot_see_unreleased_findings(server: str, browser: object) -> None:
+    page = _login(browser, server, "lucia")
+    assert page.is_hidden("#missions-panel")  # type: ignore[attr-defined]
+    assert "REL TO USA, MEX" in page.text_content("#banner")  # type: ignore[attr-defined]
+    page.click("#load-run")  # type: ignore[attr-defined]
+    page.wait_for_selector("#findings li")  # type: ignore[attr-defined]
+    items = page.locator("#findings li").all_text_contents()  # type: ignore[attr-defined]
+    assert len(items) == 1
+    assert items[0].startswith("f1")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#time-label")).to_contain_text("not released")  # type: ignore[attr-defined]
+    _shot(page, "partner-findings")
