@@ -1092,6 +1092,29 @@ def archive_track_cmd(
 # --------------------------------------------------------------------------- demo
 
 
+@app.command("analyse")
+def analyse_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder (meta.json, detections.csv).")],
+    tracks: Annotated[Path, typer.Option("--tracks", help="Tracks CSV of the run.")],
+    out: Annotated[Path, typer.Option("--out", help="Products folder for findings.json.")],
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate", help="Score against the run's truth (simulated runs).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Find dwell sites, corridors, border approaches and change alerts in a run's tracks."""
+    from standoff.pipeline import run_analysis
+
+    summary = run_analysis(run_dir, tracks, out, evaluate=evaluate)
+    if as_json or evaluate:
+        _print_json(summary["evaluation"] if evaluate and not as_json else summary)
+        return
+    _stdout().print(
+        f"{summary['findings']}: {summary['sites']} sites, {summary['corridors']} corridors, "
+        f"{summary['approaches']} border approaches, {summary['alerts']} change alerts"
+    )
+
+
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(

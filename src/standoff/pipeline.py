@@ -1196,3 +1196,37 @@ def write_products(
         files["tracks.cot.xml"] = out_dir / "tracks.cot.xml"
         files["tracks.cot.xml"].write_bytes(b"\n".join(events) + b"\n")
     return files
+
+
+def run_analysis(
+    run_dir: Path,
+    tracks_csv: Path,
+    out_dir: Path,
+    *,
+    evaluate: bool = False,
+) -> dict[str, Any]:
+    """Analyse a run's tracks into ``out_dir/findings.json`` (schema ``standoff.findings/1``);
+    with ``evaluate``, also score the findings against the run's truth.  Returns a summary
+    (counts, the findings path and, when asked, the metrics)."""
+    from standoff.intel import analyse, read_detections, read_run, read_tracks
+    from standoff.intel import evaluate as score
+
+    info = read_run(run_dir)
+    tracks = read_tracks(tracks_csv, info)
+    det_path = Path(run_dir) / "detections.csv"
+    detections = read_detections(det_path, info) if det_path.is_file() else None
+    findings = analyse(tracks, detections, info, Airspace.load())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "findings.json"
+    target.write_text(json.dumps(findings.to_dict(), indent=1) + "\n", encoding="utf-8")
+    summary: dict[str, Any] = {
+        "run_id": findings.run_id,
+        "findings": str(target),
+        "sites": len(findings.sites),
+        "corridors": len(findings.corridors),
+        "approaches": len(findings.approaches),
+        "alerts": len(findings.alerts),
+    }
+    if evaluate:
+        summary["evaluation"] = score(findings, run_dir, info)
+    return summary

@@ -1,0 +1,97 @@
+"""Pattern of life: hour-of-day and day-of-week profiles, and change alerts.
+
+A change alert compares the number of events of a subject (a site's visits, a corridor's
+traversals) in the recent window with what its baseline rate predicts, with a one-sided
+Poisson test: ``p = P(X >= k)`` for an increase, ``P(X <= k)`` for a decrease, ``X ~
+Poisson(rate_baseline * window)``.  An alert is raised when ``p < alpha``; its confidence is
+``1 - p`` (the chance the change is not a fluke of counting), its evidence the window's events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import poisson
+
+from standoff.domain.findings import ChangeAlert, Confidence, Evidence
+from standoff.domain.marking import Marking
+from standoff.intel.io import RunInfo
+
+__all__ = ["change_alert", "local_profiles"]
+
+_UNCLASSIFIED = Marking()
+
+
+_DAY_S = 86400.0
+
+
+def local_profiles(t_s: npt.ArrayLike, info: RunInfo) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """24 counts by local hour and 7 by local weekday (Monday first) of times ``t_s``."""
+    t = np.asarray(t_s, dtype=np.float64)
+    start = info.start_utc.timestamp() + info.utc_offset_h * 3600.0
+    local = start + t  # seconds since the epoch, in local wall-clock time
+    hour = np.floor(np.mod(local, _DAY_S) / 3600.0).astype(np.int64)
+    # 1970-01-01 was a Thursday (weekday 3 with Monday = 0).
+    day = np.mod(np.floor(local / _DAY_S).astype(np.int64) + 3, 7)
+    return (
+        tuple(int(v) for v in np.bincount(hour, minlength=24)[:24]),
+        tuple(int(v) for v in np.bincount(day, minlength=7)[:7]),
+    )
+
+
+def change_alert(
+    alert_id: str,
+    subject_id: str,
+    event_s: npt.ArrayLike,
+    track_ids: npt.ArrayLike,
+    info: RunInfo,
+    *,
+    window_s: float,
+    end_s: float,
+    alpha: float = 0.05,
+    min_baseline_s: float | None = None,
+    marking: Marking = _UNCLASSIFIED,
+) -> ChangeAlert | None:
+    """An alert when the count in ``(end_s - window_s, end_s]`` departs from the rate over
+    ``[0, end_s - window_s]``; None when it does not or the baseline is too short."""
+    t = np.asarray(event_s, dtype=np.float64)
+    tid = np.asarray(track_ids, dtype=np.int64)
+    w0 = end_s - window_s
+    base_s = w0
+    if base_s < (min_baseline_s if min_baseline_s is not None else window_s):
+        return None
+    n_base = int((t <= w0).sum())
+    if n_base == 0:  # no baseline events: no rate to depart from (new activity, not a change)
+        return None
+    recent = (t > w0) & (t <= end_s)
+    k = int(recent.sum())
+    rate = n_base / base_s
+    mu = max(rate * window_s, 1e-9)
+    if k > mu:
+        pval, direction = float(poisson.sf(k - 1, mu)), "increase"
+    else:
+        pval, direction = float(poisson.cdf(k, mu)), "decrease"
+    if pval >= alpha:
+        return None
+    ids = tid[recent]
+    ids = ids[ids >= 0]
+    first = float(t[recent].min()) if k else w0
+    last = float(t[recent].max()) if k else end_s
+    return ChangeAlert(
+        id=alert_id,
+        subject_id=subject_id,
+        baseline_rate_per_day=round(rate * _DAY_S, 3),
+        observed_rate_per_day=round(k / window_s * _DAY_S, 3),
+        observed_count=k,
+        window_start_utc=info.utc(w0),
+        window_end_utc=info.utc(end_s),
+        direction=direction,  # type: ignore[arg-type]
+        p_value=round(pval, 6),
+        evidence=Evidence(
+            tuple(int(x) for x in np.unique(ids)), k, ("gmti",), info.utc(first), info.utc(last)
+        ),
+        confidence=Confidence(
+            round(1.0 - pval, 4), f"1 - poisson p (k={k}, expected={mu:.2f}, {direction})"
+        ),
+        marking=marking,
+    )

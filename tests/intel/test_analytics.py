@@ -1,0 +1,181 @@
+"""Each analytic on a small fixed world of hand-built tracks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from standoff.airspace import Airspace
+from standoff.intel import (
+    cluster_points,
+    detect_stops,
+    find_approaches,
+    find_corridors,
+    find_sites,
+)
+from standoff.intel.border import BorderParams, Port, load_ports, nearest_port
+from standoff.intel.io import RunInfo
+from standoff.intel.pattern import change_alert, local_profiles
+
+from .conftest import drive, table
+
+SITE = (5000.0, -20000.0)  # a dead end well inside Mexico, far from the border
+
+
+def _border_lat(airspace: Airspace, lon: float) -> float:
+    """Latitude where the meridian ``lon`` leaves Mexico for the USA (to about 10 m)."""
+    lat = np.arange(31.0, 32.0, 0.0001)
+    owner = airspace.owner_at(np.full(lat.shape, lon), lat)
+    return float(lat[np.argmax(owner == "USA")])
+
+
+def _site_visits(n: int) -> list[dict[str, np.ndarray]]:
+    """``n`` vehicles drive in from the south to SITE, stay 20 min, drive back out."""
+    parts = []
+    for k in range(n):
+        t0 = 3600.0 * (k + 1)
+        far = (SITE[0] + 300.0 * k, SITE[1] - 6000.0)
+        arrive = drive(2 * k + 1, t0, far, SITE, 12.0)
+        t_back = arrive["t_s"][-1] + 1200.0
+        parts += [arrive, drive(2 * k + 2, t_back, SITE, far, 12.0)]
+    return parts
+
+
+def test_detect_stops_finds_a_pause_and_nothing_while_moving() -> None:
+    t = np.arange(0.0, 1000.0, 10.0)
+    x = np.where(t < 300, t * 10, np.where(t < 600, 3000.0, 3000 + (t - 600) * 10))
+    ids = np.r_[np.zeros(100, int), np.ones(100, int)]
+    s = detect_stops(
+        ids, np.r_[t, t], np.r_[x, t * 10], np.zeros(200), max_diameter_m=100, min_duration_s=120
+    )
+    assert len(s) == 1
+    assert s.traj_id[0] == 0
+    assert s.start_s[0] == 300
+    assert s.end_s[0] == 600
+    assert s.x_m[0] == pytest.approx(3000.0)
+
+
+def test_stops_do_not_cross_trajectories() -> None:
+    # Two trajectories each stationary for only 60 s; glued they would be 120 s.
+    t = np.r_[np.arange(0, 70, 10.0), np.arange(70, 140, 10.0)]
+    ids = np.r_[np.zeros(7, int), np.ones(7, int)]
+    s = detect_stops(ids, t, np.zeros(14), np.zeros(14), max_diameter_m=50, min_duration_s=120)
+    assert len(s) == 0
+
+
+def test_cluster_points_joins_close_points() -> None:
+    labels = cluster_points([0, 100, 190, 5000], [0, 0, 0, 0], 150.0)
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+
+
+def test_sites_from_out_and_back_gaps(info: RunInfo) -> None:
+    sites, _ev, _ = find_sites(table(*_site_visits(6)), None, info)
+    assert len(sites) == 1
+    s = sites[0]
+    x, y = info.frame.to_xy(s.lon_deg, s.lat_deg)
+    assert np.hypot(x - SITE[0], y - SITE[1]) < 100
+    assert s.visit_count == 6
+    assert s.mean_dwell_s == pytest.approx(1200.0, abs=30)
+    assert sum(s.visits_by_hour) == 6
+    assert s.confidence.words == "likely"  # GMTI only: six out-and-back visits
+    assert "visits=6" in s.confidence.basis
+    assert s.first_seen_utc < s.last_seen_utc
+
+
+def test_no_site_from_through_traffic(info: RunInfo) -> None:
+    # Tracks that break and continue in the same direction are not stops.
+    parts = []
+    for k in range(6):
+        t0 = 3600.0 * (k + 1)
+        a = drive(2 * k + 1, t0, (0.0, -30000.0), (0.0, -25000.0), 12.0)
+        parts += [a, drive(2 * k + 2, a["t_s"][-1] + 600, (0.0, -24900.0), (0.0, -20000.0), 12.0)]
+    sites, _, _ = find_sites(table(*parts), None, info)
+    assert sites == []
+
+
+def test_one_visit_is_not_a_site(info: RunInfo) -> None:
+    sites, _, _ = find_sites(table(*_site_visits(1)), None, info)
+    assert sites == []
+
+
+def test_corridor_between_site_and_border(info: RunInfo) -> None:
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    # Convoys from SITE towards the border near Sasabe (north), three passes.
+    bx, by = (float(v) for v in info.frame.to_xy(-111.68, _border_lat(airspace, -111.68) - 0.005))
+    runs = [drive(100 + k, 20000.0 + 3000 * k, SITE, (bx, by), 14.0) for k in range(3)]
+    corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
+    conv = [c for c in corridors if c.border_lat_deg is not None]
+    assert len(conv) == 1
+    c = conv[0]
+    assert c.traversal_count == 3
+    assert c.from_site_id == sites[0].id
+    assert c.typical_speed_mps == pytest.approx(14.0)
+    assert c.path_lonlat_deg[-1][1] > c.path_lonlat_deg[0][1]  # oriented towards the border
+
+
+def test_border_approaches_ended_and_turned_back(info: RunInfo) -> None:
+    airspace = Airspace.load()
+    lon = -111.70  # about 16 km west of Sasabe
+    lat = _border_lat(airspace, lon) - 0.008  # a little south of the line
+    x_end, y_end = (float(v) for v in info.frame.to_xy(lon, lat))
+    d = float(airspace.boundary_distance_m([lon], [lat])[0])
+    ended = drive(1, 100.0, (x_end, y_end - 8000), (x_end, y_end), 12.0)
+    out = drive(2, 100.0, (x_end + 3000, y_end - 8000), (x_end + 3000, y_end), 12.0)
+    back = drive(
+        2, out["t_s"][-1] + 10, (x_end + 3000, y_end - 100), (x_end + 3000, y_end - 4000), 12.0
+    )
+    far = drive(3, 100.0, (0.0, -40000.0), (0.0, -30000.0), 12.0)
+    ev = find_approaches(table(ended, out, back, far), info, airspace)
+    kinds = {a.track_id: a.kind for a in ev}
+    assert kinds == {1: "ended", 2: "turned_back"}
+    a = next(a for a in ev if a.track_id == 1)
+    assert a.border_distance_m == pytest.approx(d, abs=50)
+    assert a.nearest_port == "Sasabe"
+    assert a.evidence.track_ids == (1,)
+
+
+def test_approach_at_a_port_is_ignored(info: RunInfo) -> None:
+    lat = _border_lat(Airspace.load(), -111.70) - 0.008
+    ports = (Port("Here", lat, -111.70),)
+    x_end, y_end = (float(v) for v in info.frame.to_xy(-111.70, lat))
+    ended = drive(1, 100.0, (x_end, y_end - 8000), (x_end, y_end), 12.0)
+    ev = find_approaches(
+        table(ended), info, Airspace.load(), BorderParams(port_radius_m=500), ports=ports
+    )
+    assert ev == []
+
+
+def test_ports_table_and_nearest_port() -> None:
+    ports = load_ports()
+    names = {p.name for p in ports}
+    assert {"Sasabe", "Lukeville", "San Ysidro", "Brownsville (Gateway)"} <= names
+    idx, d = nearest_port(ports, [-111.5445], [31.4828])
+    assert ports[int(idx[0])].name == "Sasabe"
+    assert d[0] < 1.0
+
+
+def test_local_profiles_use_the_scenario_clock(info: RunInfo) -> None:
+    # Start 02:00 UTC on Friday 20 March 2026 = 19:00 local on Thursday 19 March (UTC-7).
+    hours, days = local_profiles([0.0, 3600.0, 6 * 3600.0], info)
+    assert hours[19] == 1
+    assert hours[20] == 1
+    assert hours[1] == 1
+    assert days[3] == 2
+    assert days[4] == 1
+
+
+def test_change_alert_poisson(info: RunInfo) -> None:
+    base = np.arange(0, 30000, 3000.0)  # 10 events in 30,000 s
+    burst = np.linspace(31000, 39000, 12)  # 12 in the last 10,000 s (3.3 expected)
+    times = np.r_[base, burst]
+    alert = change_alert("a1", "site-001", times, np.arange(len(times)), info,
+                         window_s=10000.0, end_s=40000.0)  # fmt: skip
+    assert alert is not None
+    assert alert.direction == "increase"
+    assert alert.observed_count == 12
+    assert alert.p_value < 0.001
+    assert alert.confidence.words == "almost certain"
+    steady = change_alert("a2", "site-001", np.arange(0, 40000, 3000.0), np.arange(14), info,
+                          window_s=10000.0, end_s=40000.0)  # fmt: skip
+    assert steady is None
