@@ -1100,12 +1100,15 @@ def analyse_cmd(
     evaluate: Annotated[
         bool, typer.Option("--evaluate", help="Score against the run's truth (simulated runs).")
     ] = False,
+    marking: Annotated[
+        str, typer.Option("--marking", help="Marking of every finding (releasability).")
+    ] = "UNCLASSIFIED//NOFORN",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Find dwell sites, corridors, border approaches and change alerts in a run's tracks."""
     from standoff.pipeline import run_analysis
 
-    summary = run_analysis(run_dir, tracks, out, evaluate=evaluate)
+    summary = run_analysis(run_dir, tracks, out, evaluate=evaluate, marking=marking)
     if as_json or evaluate:
         _print_json(summary["evaluation"] if evaluate and not as_json else summary)
         return

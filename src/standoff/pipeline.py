@@ -466,6 +466,60 @@ def _demo_oversight(
     }
 
 
+def _demo_products(
+    airspace: Airspace, out_dir: Path, console: Console, progress: Progress
+) -> dict[str, Any]:
+    """Analyse the demo sortie, score it against the truth, and write the owner's and the
+    partner's products."""
+    stage = out_dir / "products"
+    task = progress.add_task("products: analyse, report, exports", total=3)
+    run, tracks = out_dir / "run", out_dir / "tracks" / "tracks.csv"
+    # The operation exists to inform the partner agency: findings are released to it,
+    # except what minimisation withholds (own territory).
+    summary = run_analysis(
+        run, tracks, stage, evaluate=True, marking="UNCLASSIFIED//REL TO USA, MEX"
+    )
+    progress.advance(task)
+    owner = write_products(
+        airspace,
+        stage / "findings.json",
+        stage / "owner",
+        run_dir=run,
+        tracks_csv=tracks,
+        plan_dir=out_dir / "plan",
+    )
+    progress.advance(task)
+    partner = write_products(
+        airspace,
+        stage / "findings.json",
+        stage / "MEX",
+        run_dir=run,
+        plan_dir=out_dir / "plan",
+        partner="MEX",
+    )
+    progress.advance(task)
+    ev = summary["evaluation"]
+    console.print(
+        f"analysis: {summary['sites']} sites, {summary['corridors']} corridors, "
+        f"{summary['approaches']} border approaches, {summary['alerts']} change alerts "
+        f"({summary['own_territory']} in own territory); against the truth: site precision "
+        f"{ev['sites']['precision']}, recall {ev['sites']['recall']}; route recall "
+        f"{ev['routes']['recall']}; approach recall {ev['approaches']['recall']}"
+    )
+    console.print(
+        f"products: owner's edition {len(owner)} files, MEX edition {len(partner)} files "
+        f"({stage / 'MEX' / 'report.pdf'})"
+    )
+    (stage / "evaluation.json").write_text(json.dumps(ev, indent=1) + "\n", encoding="utf-8")
+    return {
+        "folder": str(stage),
+        "analysis": {k: v for k, v in summary.items() if k != "evaluation"},
+        "evaluation": ev,
+        "owner": sorted(owner),
+        "partner_MEX": sorted(partner),
+    }
+
+
 def _mission_of(out_dir: Path) -> str:
     return str(json.loads((out_dir / "plan" / "summary.json").read_text())["mission"])
 
@@ -603,6 +657,7 @@ def run_demo(
         summary["run"] = _demo_run(airspace, out_dir, console, progress)
         summary["tracks"] = _demo_tracks(out_dir, console, progress)
         summary["oversight"] = _demo_oversight(airspace, out_dir, console, progress)
+        summary["products"] = _demo_products(airspace, out_dir, console, progress)
         for name, stage in (extra_stages or {}).items():
             summary[name] = stage(airspace, out_dir, console, progress)
         summary["audit"] = _demo_audit(airspace, out_dir, console, progress)
@@ -1204,8 +1259,10 @@ def run_analysis(
     out_dir: Path,
     *,
     evaluate: bool = False,
+    marking: str = "UNCLASSIFIED//NOFORN",
 ) -> dict[str, Any]:
-    """Analyse a run's tracks into ``out_dir/findings.json`` (schema ``standoff.findings/1``);
+    """Analyse a run's tracks into ``out_dir/findings.json`` (schema ``standoff.findings/1``),
+    every finding marked ``marking`` (owner only unless the operation releases further);
     with ``evaluate``, also score the findings against the run's truth.  Returns a summary
     (counts, the findings path and, when asked, the metrics)."""
     from standoff.intel import analyse, read_detections, read_run, read_tracks
@@ -1215,7 +1272,22 @@ def run_analysis(
     tracks = read_tracks(tracks_csv, info)
     det_path = Path(run_dir) / "detections.csv"
     detections = read_detections(det_path, info) if det_path.is_file() else None
-    findings = analyse(tracks, detections, info, Airspace.load())
+    from standoff.domain.marking import Marking
+
+    meta = json.loads((Path(run_dir) / "meta.json").read_text(encoding="utf-8"))
+    operator = str(meta["plan"]["operator"])
+    airspace = Airspace.load()
+    findings = analyse(
+        tracks,
+        detections,
+        info,
+        airspace,
+        marking=Marking.parse(marking, owner=operator, source="--marking"),
+    )
+    # Minimisation: findings wholly in the operator's own territory are marked as such.
+    from standoff.oversight.minimise import mark_own_territory
+
+    findings = mark_own_territory(findings, airspace, operator)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "findings.json"
     target.write_text(json.dumps(findings.to_dict(), indent=1) + "\n", encoding="utf-8")
@@ -1226,6 +1298,7 @@ def run_analysis(
         "corridors": len(findings.corridors),
         "approaches": len(findings.approaches),
         "alerts": len(findings.alerts),
+        "own_territory": sum(1 for f in findings.all() if f.own_territory),
     }
     if evaluate:
         summary["evaluation"] = score(findings, run_dir, info)

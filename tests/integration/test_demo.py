@@ -147,3 +147,27 @@ def test_demo_oversight_stage(demo_dir: Path) -> None:
     assert purged["detections_purged"] > 0
     db = str(demo_dir / "standoff.db")
     assert main(["mission", "status", "--db", db]) == 0
+
+
+def test_demo_products_stage(demo_dir: Path) -> None:
+    summary = json.loads((demo_dir / "summary.json").read_text())["products"]
+    stage = demo_dir / "products"
+    ev = json.loads((stage / "evaluation.json").read_text())
+    assert {"sites", "routes", "approaches"} <= set(ev)
+    for edition in ("owner", "MEX"):
+        for name in (
+            "report.html",
+            "report.pdf",
+            "findings.geojson",
+            "findings.kml",
+            "findings.cot.xml",
+            "findings.parquet",
+        ):
+            assert (stage / edition / name).is_file(), (edition, name)
+    assert "tracks.cot.xml" in summary["owner"]
+    assert "tracks.cot.xml" not in summary["partner_MEX"]
+    partner = json.loads((stage / "MEX" / "findings.geojson").read_text())
+    assert partner["marking"] == "UNCLASSIFIED//REL TO USA, MEX"
+    findings = json.loads((stage / "findings.json").read_text())
+    own = {s["id"] for s in findings["sites"] if s["own_territory"]}
+    assert not own & {f["id"] for f in partner["features"]}

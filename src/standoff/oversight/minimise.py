@@ -20,11 +20,13 @@ import numpy.typing as npt
 
 from standoff.airspace import Airspace
 from standoff.core.errors import InputError, PolicyDenied
+from standoff.domain.findings import Findings
 from standoff.oversight.approval import User
 from standoff.oversight.audit import AuditEvent, AuditLog
 
 __all__ = [
     "Minimised",
+    "mark_own_territory",
     "own_territory_points",
     "own_territory_tracks",
     "release",
@@ -125,3 +127,39 @@ def released_ids(log: AuditLog, *, run: str, kind: str) -> frozenset[str]:
         if details.get("run") == run and details.get("kind") == kind:
             out.update(str(i) for i in details.get("ids", []))
     return frozenset(out)
+
+
+def mark_own_territory(findings: Findings, airspace: Airspace, operator: str) -> Findings:
+    """The findings with ``own_territory`` set where a finding lies wholly in the operator's
+    own territory: a site or approach by its position, a corridor by every vertex, an alert
+    by its subject."""
+    import dataclasses
+
+    def own(lon: list[float], lat: list[float]) -> bool:
+        return bool(own_territory_points(airspace, operator, lon, lat).all())
+
+    sites = tuple(
+        dataclasses.replace(s, own_territory=own([s.lon_deg], [s.lat_deg])) for s in findings.sites
+    )
+    corridors = tuple(
+        dataclasses.replace(
+            c,
+            own_territory=own([p[0] for p in c.path_lonlat_deg], [p[1] for p in c.path_lonlat_deg]),
+        )
+        for c in findings.corridors
+    )
+    approaches = tuple(
+        dataclasses.replace(a, own_territory=own([a.lon_deg], [a.lat_deg]))
+        for a in findings.approaches
+    )
+    owned = (
+        {f.id for f in sites if f.own_territory}
+        | {f.id for f in corridors if f.own_territory}
+        | {f.id for f in approaches if f.own_territory}
+    )
+    alerts = tuple(
+        dataclasses.replace(a, own_territory=a.subject_id in owned) for a in findings.alerts
+    )
+    return dataclasses.replace(
+        findings, sites=sites, corridors=corridors, approaches=approaches, alerts=alerts
+    )

@@ -565,12 +565,12 @@ traffic:
   vehicles: 300
   speed_factor: [0.75, 1.1]
 sites:
-  - {name: site-alpha, kind: lab, lon_deg: -111.45, lat_deg: 31.22,
+  - {name: site-alpha, kind: lab, lon_deg: -111.45, lat_deg: 31.36,
      visits_per_day: 6, hours_local: [20, 4], dwell_s: [900, 5400]}
   - {name: site-bravo, kind: stash_house, lon_deg: -111.58, lat_deg: 31.40,
      visits_per_day: 10, hours_local: [18, 2], dwell_s: [300, 1800]}
-  - {name: site-charlie, kind: ranch, lon_deg: -112.15, lat_deg: 31.48,
-     visits_per_day: 4, hours_local: [6, 18], dwell_s: [1800, 7200]}
+  - {name: site-charlie, kind: ranch, lon_deg: -112.15, lat_deg: 31.56,
+     visits_per_day: 4, hours_local: [18, 6], dwell_s: [1800, 7200]}
   - {name: site-delta, kind: stash_house, lon_deg: -111.98, lat_deg: 31.52,
      visits_per_day: 8, hours_local: [19, 3], dwell_s: [600, 2400]}
 border_points:                 # a little south of the line, in Mexico
