@@ -1089,6 +1089,25 @@ def archive_track_cmd(
     raise typer.Exit(1 if s.failed else 0)
 
 
+@archive_app.command("analyse")
+def archive_analyse_cmd(
+    tracks: Annotated[Path, typer.Argument(help="Tracks folder (from `standoff archive track`).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for sites.json.")],
+    scheduler: _Scheduler = None,
+    workers: _Workers = None,
+) -> None:
+    """Dwell stops per partition in parallel, clustered into sites over the whole archive."""
+    from standoff.scale import open_executor
+    from standoff.scale.archive import analyse_archive
+
+    with open_executor(scheduler=scheduler, workers=workers) as ex:
+        doc = analyse_archive(tracks, out, executor=ex)
+    _stdout().print(
+        f"{out / 'sites.json'}: {len(doc['sites'])} sites from {doc['stops']} stops in "
+        f"{doc['partitions']} partitions"
+    )
+
+
 # --------------------------------------------------------------------------- demo
 
 

@@ -24,20 +24,30 @@ from standoff.scale.archive import (
 START = pd.Timestamp("2026-03-20T23:40:00Z")
 
 
-def _vehicles(path: Path, n: int = 6, scans: int = 180, seed: int = 3) -> dict[str, int]:
+def _vehicles(
+    path: Path,
+    n: int = 6,
+    scans: int = 180,
+    seed: int = 3,
+    stop: tuple[int, int] | None = None,
+    x_start_m: tuple[float, float] = (-30_000.0, -3_000.0),
+) -> dict[str, int]:
     """``n`` vehicles driving east at 12-18 m/s across the cell edge at lon -111.5 and, 20 min
     in, across midnight; one detection per vehicle per 10 s scan (20 m noise), no clutter.
     Returns the true vehicle of every det_id."""
     rng = np.random.default_rng(seed)
     frame = LocalFrame(-111.5, 31.25)
-    x0 = np.linspace(-30_000.0, -3_000.0, n)
+    x0 = np.linspace(*x_start_m, n)
     y0 = np.linspace(-20_000.0, 20_000.0, n)
     speed = rng.uniform(12.0, 18.0, n)
     rows = []
     truth: dict[str, int] = {}
     for k in range(scans):
         t = START + pd.Timedelta(seconds=10 * k)
-        x = x0 + speed * 10 * k + rng.normal(0, 20, n)
+        moved = 10.0 * k
+        if stop is not None:  # every vehicle parks from scan stop[0] to scan stop[1]
+            moved = 10.0 * (min(k, stop[0]) + max(0, k - stop[1]))
+        x = x0 + speed * moved + rng.normal(0, 20, n)
         y = y0 + rng.normal(0, 20, n)
         lon, lat = frame.to_lonlat(x, y)
         for v in range(n):
@@ -141,3 +151,37 @@ def test_cli_adds_and_tracks(archive: tuple[Path, dict[str, int]], tmp_path: Pat
     assert main(["archive", "add", str(src), "--archive", str(tmp_path / "a")]) == 0
     assert main(["archive", "track", str(tmp_path / "a"), "--out", str(tmp_path / "t")]) == 0
     assert (tmp_path / "t" / "summary.json").is_file()
+
+
+def test_partitioned_analysis_equals_the_single_process_one(
+    dask2: DaskExecutor, tmp_path: Path
+) -> None:
+    """Vehicles park for 10 minutes (one of them across the cell edge): the stops and sites
+    found per partition on two workers are the single-process ones."""
+    from standoff.intel.stops import detect_stops
+    from standoff.scale.archive import analyse_archive
+
+    _vehicles(tmp_path / "d.csv", stop=(60, 120), x_start_m=(-20_000.0, 20_000.0))
+    write_archive(tmp_path / "d.csv", tmp_path / "a", cell_deg=0.5, source="s1")
+    track_archive(tmp_path / "a", tmp_path / "t", halo_m=5_000.0)
+    two = analyse_archive(tmp_path / "t", tmp_path / "s2", executor=dask2, min_duration_s=300)
+    one = analyse_archive(tmp_path / "t", tmp_path / "s1", min_duration_s=300)
+    assert two == one
+    assert two["partitions"] >= 2
+    assert (tmp_path / "s2" / "sites.json").read_bytes() == (
+        tmp_path / "s1" / "sites.json"
+    ).read_bytes()
+    # The reference: one call over every track at once.
+    tr = read_tracks(tmp_path / "t")
+    frame = LocalFrame(-111.5, 31.25)
+    x, y = frame.to_xy(tr["lon"], tr["lat"])
+    order = np.lexsort((tr["time"], tr["track"]))
+    ref = detect_stops(
+        tr["track"][order],
+        tr["time"][order] / 1e9,
+        np.asarray(x)[order],
+        np.asarray(y)[order],
+        max_diameter_m=150.0,
+        min_duration_s=300.0,
+    )
+    assert two["stops"] == len(ref) >= 6

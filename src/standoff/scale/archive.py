@@ -41,6 +41,7 @@ from standoff.scale.executor import Executor, Failure, InProcessExecutor
 __all__ = [
     "ArchiveSummary",
     "PartitionTrackSummary",
+    "analyse_archive",
     "compare_tracks",
     "read_partition",
     "read_tracks",
@@ -647,6 +648,135 @@ def read_tracks(out_dir: str | Path) -> dict[str, np.ndarray]:
         "lon": t["lon"].to_numpy(),
         "det": t["det"].to_numpy(zero_copy_only=False).astype(str),
     }
+
+
+@dataclass(frozen=True)
+class _StopTask:
+    key: tuple[int, int, int]
+    track: IntArray
+    t_s: FloatArray
+    x_m: FloatArray
+    y_m: FloatArray
+    max_diameter_m: float
+    min_duration_s: float
+
+
+def _stops_task(task: _StopTask) -> dict[str, np.ndarray]:
+    from standoff.intel.stops import detect_stops
+
+    st = detect_stops(
+        task.track,
+        task.t_s,
+        task.x_m,
+        task.y_m,
+        max_diameter_m=task.max_diameter_m,
+        min_duration_s=task.min_duration_s,
+    )
+    return {
+        "track": st.traj_id,
+        "start_s": st.start_s,
+        "end_s": st.end_s,
+        "x_m": st.x_m,
+        "y_m": st.y_m,
+        "n_points": st.n_points,
+    }
+
+
+def analyse_archive(
+    tracks_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    executor: Executor | None = None,
+    max_diameter_m: float = 150.0,
+    min_duration_s: float = 300.0,
+    site_radius_m: float = 250.0,
+    min_visits: int = 2,
+) -> dict[str, Any]:
+    """Dwell stops per partition in parallel, then sites over every partition.
+
+    Each track is analysed whole by the partition where it first appears (so a stop that
+    straddles a cell edge or midnight is found once, as by a single process), and the stops
+    of every partition are clustered into sites together: the result is the same as the
+    single-process analysis (``executor`` None runs the same tasks in this process)."""
+    from standoff.geo.frame import LocalFrame
+    from standoff.intel.stops import cluster_points
+
+    tracks = read_tracks(tracks_dir)
+    src_settings = json.loads((Path(tracks_dir) / "summary.json").read_text(encoding="utf-8"))
+    cell = float(src_settings["cell_deg"])
+    if not len(tracks["time"]):
+        raise InputError("no tracks to analyse", source=str(tracks_dir))
+    lon0 = float(np.round((tracks["lon"].min() + tracks["lon"].max()) / 2, 4))
+    lat0 = float(np.round((tracks["lat"].min() + tracks["lat"].max()) / 2, 4))
+    frame = LocalFrame(lon0, lat0)
+    x, y = frame.to_xy(tracks["lon"], tracks["lat"])
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    t0 = int(tracks["time"].min())
+    t_s = (tracks["time"] - t0) / 1e9
+    order = np.lexsort((tracks["time"], tracks["track"]))
+    trk, t_s, x, y = tracks["track"][order], t_s[order], x[order], y[order]
+    lon, lat, ns = tracks["lon"][order], tracks["lat"][order], tracks["time"][order]
+    first = np.flatnonzero(np.r_[True, trk[1:] != trk[:-1]])
+    counts = np.diff(np.r_[first, len(trk)])
+    ix, iy = _cells(lon[first], lat[first], cell)
+    owner = np.repeat(np.stack([ix, iy, ns[first] // _DAY_NS], axis=1), counts, axis=0)
+    keys, inverse = np.unique(owner, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    tasks = []
+    for k, key in enumerate(keys.tolist()):
+        sel = np.flatnonzero(inverse == k)
+        tasks.append(
+            _StopTask(
+                (key[0], key[1], key[2]),
+                trk[sel],
+                t_s[sel],
+                x[sel],
+                y[sel],
+                max_diameter_m,
+                min_duration_s,
+            )
+        )
+    parts: dict[int, dict[str, np.ndarray]] = {}
+    ex = executor or InProcessExecutor()
+    for i, res in ex.map_unordered(_stops_task, tasks):
+        if isinstance(res, Failure):
+            raise InputError(f"partition {tasks[i].key}: {res}", source=str(tracks_dir))
+        parts[i] = res
+    cat = {k: np.concatenate([parts[i][k] for i in range(len(tasks))]) for k in parts[0]}
+    so = np.lexsort((cat["start_s"], cat["track"]))
+    cat = {k: v[so] for k, v in cat.items()}
+    labels = cluster_points(cat["x_m"], cat["y_m"], site_radius_m)
+    sites: list[dict[str, Any]] = []
+    for lab in np.unique(labels):
+        m = labels == lab
+        if m.sum() < min_visits:
+            continue
+        sx, sy = float(cat["x_m"][m].mean()), float(cat["y_m"][m].mean())
+        slon, slat = frame.to_lonlat(sx, sy)
+        sites.append(
+            {
+                "lat_deg": round(float(slat), 6),
+                "lon_deg": round(float(slon), 6),
+                "visits": int(m.sum()),
+                "tracks": sorted({int(v) for v in cat["track"][m]}),
+                "mean_dwell_s": round(float((cat["end_s"][m] - cat["start_s"][m]).mean()), 1),
+                "first_utc": utc_text(t0 + int(cat["start_s"][m].min() * 1e9)),
+                "last_utc": utc_text(t0 + int(cat["end_s"][m].max() * 1e9)),
+            }
+        )
+    sites.sort(key=lambda s: (-s["visits"], s["lat_deg"], s["lon_deg"]))
+    for n, site in enumerate(sites, start=1):
+        site["id"] = f"site-{n}"
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "schema": "standoff.archive-sites/1",
+        "partitions": len(tasks),
+        "stops": len(cat["track"]),
+        "sites": sites,
+    }
+    (out / "sites.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    return doc
 
 
 def utc_text(ns: int) -> str:

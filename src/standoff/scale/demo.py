@@ -36,6 +36,7 @@ def demo_stage(
     """A small campaign, and the demo run's detections archived and tracked per partition."""
     from standoff.scale import parse_campaign, run_campaign
     from standoff.scale.archive import (
+        analyse_archive,
         compare_tracks,
         read_tracks,
         track_archive,
@@ -70,11 +71,13 @@ def demo_stage(
     arch = write_archive(out_dir / "run" / "detections.csv", archive, source="demo-run")
     tracked = track_archive(archive, stage / "archive-tracks")
     agreement = compare_tracks(track_whole(archive), read_tracks(stage / "archive-tracks"))
+    sites = analyse_archive(stage / "archive-tracks", stage / "archive-sites")
     console.print(
         f"archive: {arch.detections:,} detections in {arch.partitions} cell-day partitions; "
         f"partitioned tracking {tracked.tracks:,} tracks with {tracked.links:,} hand-overs, "
         f"agreement with one tracker over everything: pairwise precision "
-        f"{agreement['pair_precision']:.3f}, recall {agreement['pair_recall']:.3f}"
+        f"{agreement['pair_precision']:.3f}, recall {agreement['pair_recall']:.3f}; "
+        f"{sites['stops']} dwell stops and {len(sites['sites'])} sites over the partitions"
     )
     return {
         "folder": str(stage),
@@ -89,5 +92,6 @@ def demo_stage(
             "tracks": tracked.tracks,
             "hand_overs": tracked.links,
             "agreement": agreement,
+            "sites": len(sites["sites"]),
         },
     }
