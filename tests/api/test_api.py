@@ -43,6 +43,18 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
                 partner_country="MEX" if "partner" in roles else None,
             )
         store.create_run("r1", now=T0)
+        store.put_product(
+            "p1",
+            "r1",
+            "geojson",
+            "application/geo+json",
+            "UNCLASSIFIED//REL TO USA, MEX",
+            b'{"type":"FeatureCollection"}',
+            now=T0,
+        )
+        store.put_product(
+            "p2", "r1", "report", "application/pdf", "UNCLASSIFIED//NOFORN", b"%PDF-1.4", now=T0
+        )
         store.put_finding("f1", "r1", "site", "UNCLASSIFIED//REL TO USA, MEX", {"visits": 9})
         store.put_finding("f2", "r1", "site", "UNCLASSIFIED//NOFORN", {"visits": 3})
         store.put_finding(
@@ -177,3 +189,50 @@ def test_missions_through_the_api_keep_the_two_person_rule(
     r = client.post("/api/v1/missions", json={"plan": {"schema": "nope"}}, headers=_auth("alice"))
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "schema"
+
+
+def test_partner_requests_loop(client: TestClient) -> None:
+    area = {
+        "type": "Polygon",
+        "coordinates": [
+            [[-111.6, 31.2], [-111.4, 31.2], [-111.4, 31.4], [-111.6, 31.4], [-111.6, 31.2]]
+        ],
+    }
+    body = {
+        "question": "Where do vehicles leaving the Sasabe road go at night?",
+        "area": area,
+        "window_start": "2026-03-20T00:00:00Z",
+        "window_end": "2026-03-27T00:00:00Z",
+        "priority": "priority",
+    }
+    assert client.post("/api/v1/requests", json=body, headers=_auth("alice")).status_code == 403
+    r = client.post("/api/v1/requests", json=body, headers=_auth("lucia"))
+    assert r.status_code == 201, r.text
+    rid = r.json()["request"]
+    bad = {**body, "window_end": "2026-03-19T00:00:00Z"}
+    assert client.post("/api/v1/requests", json=bad, headers=_auth("lucia")).status_code == 422
+    link = client.post(
+        f"/api/v1/requests/{rid}/link", json={"run_id": "r1"}, headers=_auth("alice")
+    )
+    assert link.status_code == 403  # a planner plans; an analyst answers with a run
+    assert (
+        client.post(
+            f"/api/v1/requests/{rid}/link", json={"run_id": "r1"}, headers=_auth("carol")
+        ).json()["status"]
+        == "answered"
+    )
+    mine = client.get("/api/v1/requests", headers=_auth("lucia")).json()
+    assert [(q["request_id"], q["status"]) for q in mine] == [(rid, "answered")]
+    assert [p["product_id"] for p in mine[0]["products"]] == ["p1"]  # p2 is NOFORN
+    staff = client.get("/api/v1/requests", headers=_auth("carol")).json()
+    assert [p["product_id"] for p in staff[0]["products"]] == ["p1", "p2"]
+
+
+def test_products_are_downloaded_only_where_released(client: TestClient) -> None:
+    r = client.get("/api/v1/products/p1", headers=_auth("lucia"))
+    assert r.status_code == 200
+    assert r.headers["X-Standoff-Marking"] == "UNCLASSIFIED//REL TO USA, MEX"
+    assert client.get("/api/v1/products/p2", headers=_auth("lucia")).status_code == 404
+    assert client.get("/api/v1/products/p2", headers=_auth("carol")).content == b"%PDF-1.4"
+    listed = client.get("/api/v1/runs/r1/products", headers=_auth("lucia")).json()
+    assert [p["product_id"] for p in listed] == ["p1"]

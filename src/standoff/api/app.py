@@ -106,6 +106,20 @@ class MissionAction(_Strict):
     reason: str = Field(default="", max_length=2_000)
 
 
+class RequestCreate(_Strict):
+    question: str = Field(min_length=3, max_length=4_000)
+    area: dict[str, Any]
+    """A GeoJSON Polygon (lon, lat) of the area of interest."""
+    window_start: AwareDatetime = Field(strict=False)
+    window_end: AwareDatetime = Field(strict=False)
+    priority: Literal["routine", "priority", "urgent"] = "routine"
+
+
+class RequestLink(_Strict):
+    mission_id: str | None = Field(default=None, max_length=64)
+    run_id: str | None = Field(default=None, max_length=64)
+
+
 class Me(_Strict):
     name: str
     roles: list[str]
@@ -545,6 +559,111 @@ def create_app(settings: ApiSettings) -> FastAPI:
                 }
             )
         return out
+
+    Partner = Annotated[UserRecord, Depends(roles("partner"))]
+    Coordinator = Annotated[UserRecord, Depends(roles("planner", "analyst", "admin"))]
+
+    def _partner_only(u: UserRecord) -> bool:
+        return "partner" in u.roles and not ({"analyst", "auditor", "admin"} & set(u.roles))
+
+    def _released(u: UserRecord, marking: str) -> bool:
+        return not _partner_only(u) or Marking.parse(marking).releasable_to_partner(
+            u.partner_country or ""
+        )
+
+    @app.post(f"{API}/requests", status_code=201)
+    def file_request(body: RequestCreate, u: Partner) -> dict[str, str]:
+        """A partner's request for information: area, question, window, priority."""
+        from fastapi import HTTPException
+        from shapely.geometry import shape
+
+        try:
+            area = shape(body.area)
+        except Exception as exc:
+            raise HTTPException(422, "area must be a GeoJSON Polygon (lon, lat)") from exc
+        if area.geom_type != "Polygon" or not area.is_valid or area.is_empty:
+            raise HTTPException(422, "area must be a valid GeoJSON Polygon (lon, lat)")
+        if body.window_end <= body.window_start:
+            raise HTTPException(422, "window_end must come after window_start")
+        now = datetime.now(UTC)
+        rid = (
+            "rfi-"
+            + hashlib.sha256(f"{u.name}|{body.question}|{now.isoformat()}".encode()).hexdigest()[
+                :12
+            ]
+        )
+        store().add_request(
+            rid,
+            u,
+            body.question,
+            body.area,
+            (body.window_start, body.window_end),
+            body.priority,
+            now=now,
+        )
+        audit(u.name, "request.file", {"request": rid, "priority": body.priority})
+        return {"request": rid, "status": "open"}
+
+    @app.get(f"{API}/requests")
+    def list_requests(u: Anyone) -> list[dict[str, Any]]:
+        """Requests and their status; a partner sees its country's, with the released
+        products that answer them."""
+        from fastapi import HTTPException
+
+        if _partner_only(u):
+            rows = store().requests(u.partner_country)
+        elif {"planner", "approver", "analyst", "auditor", "admin"} & set(u.roles):
+            rows = store().requests()
+        else:
+            raise HTTPException(403, "needs a partner or staff role")
+        for r in rows:
+            run = r.get("run_id")
+            r["products"] = (
+                [p for p in store().products(run) if _released(u, p["marking"])] if run else []
+            )
+        return rows
+
+    @app.post(f"{API}/requests/{{request_id}}/link")
+    def link_request(request_id: str, body: RequestLink, u: Coordinator) -> dict[str, str]:
+        """A planner turns a request into a mission; an analyst answers it with a run."""
+        from fastapi import HTTPException
+
+        if (body.mission_id is None) == (body.run_id is None):
+            raise HTTPException(422, "give exactly one of mission_id or run_id")
+        if body.mission_id is not None and not {"planner", "admin"} & set(u.roles):
+            raise HTTPException(403, "only a planner turns a request into a mission")
+        if body.run_id is not None and not {"analyst", "admin"} & set(u.roles):
+            raise HTTPException(403, "only an analyst answers a request with a run")
+        if not store().link_request(
+            request_id, now=datetime.now(UTC), mission_id=body.mission_id, run_id=body.run_id
+        ):
+            raise HTTPException(404, f"no request {request_id}")
+        audit(
+            u.name,
+            "request.link",
+            {"request": request_id, "mission": body.mission_id, "run": body.run_id},
+        )
+        return {"request": request_id, "status": "planned" if body.mission_id else "answered"}
+
+    @app.get(f"{API}/runs/{{run_id}}/products")
+    def run_products(run_id: str, u: Reader) -> list[dict[str, Any]]:
+        _run_or_404(run_id)
+        return [p for p in store().products(run_id) if _released(u, p["marking"])]
+
+    @app.get(f"{API}/products/{{product_id}}", response_class=Response)
+    def download(product_id: str, u: Reader) -> Response:
+        """A product's bytes; a partner only gets products released to its country."""
+        from fastapi import HTTPException
+
+        product = store().product(product_id)
+        if product is None or not _released(u, product["marking"]):
+            raise HTTPException(404, f"no product {product_id}")  # no existence oracle
+        audit(u.name, "product.download", {"product": product_id}, {"product": product["sha256"]})
+        return Response(
+            product["content"],
+            media_type=product["media_type"],
+            headers={"X-Standoff-Marking": product["marking"]},
+        )
 
     @app.get(f"{API}/audit/verify")
     def audit_verify(u: Auditor) -> dict[str, Any]:

@@ -39,12 +39,13 @@ __all__ = [
     "missions",
     "plans",
     "products",
+    "requests",
     "runs",
     "tracks",
     "users",
 ]
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """The migration revision this code expects (``alembic_version``)."""
 
 metadata = MetaData()
@@ -184,3 +185,22 @@ audit_checkpoints = Table(
     Column("tree_size", BigInteger, nullable=False),
     Column("note", Text, nullable=False),
 )
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("partner", String(64), ForeignKey("users.name"), nullable=False),
+    Column("partner_country", String(3), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("area", Text, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("mission_id", String(64), ForeignKey("missions.mission_id")),
+    Column("run_id", String(64), ForeignKey("runs.run_id")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""Partner requests for information: open -> planned (a mission) -> answered (a run)."""

@@ -575,6 +575,90 @@ class SqlStore:
         out["created_at"] = _as_utc(out["created_at"])
         return out
 
+    # -- partner requests ----------------------------------------------------------------
+
+    def add_request(
+        self,
+        request_id: str,
+        partner: UserRecord,
+        question: str,
+        area: dict[str, Any],
+        window: tuple[datetime, datetime],
+        priority: str,
+        *,
+        now: datetime,
+    ) -> None:
+        if partner.partner_country is None:
+            raise InputError("only a partner files a request", field="partner", value=partner.name)
+        with self._tx() as conn:
+            conn.execute(
+                t.requests.insert().values(
+                    request_id=request_id,
+                    partner=partner.name,
+                    partner_country=partner.partner_country,
+                    question=question,
+                    area=json.dumps(area, sort_keys=True),
+                    window_start=_utc(window[0]),
+                    window_end=_utc(window[1]),
+                    priority=priority,
+                    status="open",
+                    created_at=_utc(now),
+                    updated_at=_utc(now),
+                )
+            )
+
+    def requests(self, partner_country: str | None = None) -> list[dict[str, Any]]:
+        r = t.requests
+        q = sa.select(r).order_by(r.c.created_at, r.c.request_id)
+        if partner_country is not None:
+            q = q.where(r.c.partner_country == partner_country)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        out = []
+        for row in rows:
+            d = dict(row._mapping)
+            d["area"] = json.loads(d["area"])
+            for k in ("window_start", "window_end", "created_at", "updated_at"):
+                d[k] = _as_utc(d[k]).isoformat().replace("+00:00", "Z")
+            out.append(d)
+        return out
+
+    def link_request(
+        self,
+        request_id: str,
+        *,
+        now: datetime,
+        mission_id: str | None = None,
+        run_id: str | None = None,
+    ) -> bool:
+        """A planner turns a request into a mission (status planned), or answers it with a
+        run (status answered)."""
+        values: dict[str, Any] = {"updated_at": _utc(now)}
+        if mission_id is not None:
+            values.update(mission_id=mission_id, status="planned")
+        if run_id is not None:
+            values.update(run_id=run_id, status="answered")
+        try:
+            with self._tx() as conn:
+                result = conn.execute(
+                    t.requests.update()
+                    .where(t.requests.c.request_id == request_id)
+                    .values(**values)
+                )
+        except sa.exc.IntegrityError as exc:
+            raise InputError("no such mission or run", field="mission_id/run_id") from exc
+        return bool(result.rowcount == 1)
+
+    def products(self, run_id: str) -> list[dict[str, Any]]:
+        p = t.products
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(p.c.product_id, p.c.kind, p.c.media_type, p.c.marking, p.c.sha256)
+                .where(p.c.run_id == run_id)
+                .order_by(p.c.product_id)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
     def audit_store(self) -> SqlAuditStore:
         """The audit log's storage port on this database."""
         return SqlAuditStore(self.engine)
