@@ -1142,12 +1142,30 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
         "standoff-demo"
     ),
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve the console on the demo's data.")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="Port for --serve.")] = 8080,
 ) -> None:
     """Run every capability that has landed, end to end, and say where the outputs are."""
-    from standoff.pipeline import run_demo
+    from standoff.pipeline import populate_service, run_demo
     from standoff.scale.demo import demo_stage
 
     run_demo(out, _stdout(), extra_stages={"scale": demo_stage})
+    if not serve:
+        return
+    import uvicorn
+
+    from standoff.api import ApiSettings, create_app
+
+    info = populate_service(out, _now())
+    console = _stdout()
+    console.rule("Console")
+    console.print(f"http://127.0.0.1:{port}/  (run {info['run']}); log in with a token:")
+    for name, token in info["tokens"].items():
+        console.print(f"  {name}: {token}")
+    app_ = create_app(ApiSettings(db_url=info["db"]))
+    uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning", server_header=False)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1303,3 +1303,80 @@ def run_analysis(
     if evaluate:
         summary["evaluation"] = score(findings, run_dir, info)
     return summary
+
+
+# --------------------------------------------------------------------------- the service
+
+
+def populate_service(out_dir: Path, now: datetime) -> dict[str, Any]:
+    """Load a demo folder's findings and products into its store (``standoff.db``) and give
+    each demo user an API token (printed once; only hashes are stored)."""
+    import secrets
+
+    from standoff.core.files import load_json
+    from standoff.domain.findings import Findings
+    from standoff.store.schema import users as users_table
+    from standoff.store.sql import token_sha256
+
+    media = {
+        ".html": "text/html",
+        ".pdf": "application/pdf",
+        ".geojson": "application/geo+json",
+        ".kml": "application/vnd.google-earth.kml+xml",
+        ".xml": "application/xml",
+        ".parquet": "application/vnd.apache.parquet",
+    }
+    with open_workflow(out_dir / "standoff.db", out_dir / "users.yaml") as wf:
+        run_id = run_id_of(out_dir / "run")
+        findings = Findings.from_dict(load_json(out_dir / "products" / "findings.json"))
+        for f in findings.all():
+            geom_lat = getattr(f, "lat_deg", None)
+            geom_lon = getattr(f, "lon_deg", None)
+            wf.store.put_finding(
+                f.id,
+                run_id,
+                type(f).__name__.lower(),
+                f.marking.banner(),
+                {
+                    "confidence": str(f.confidence),
+                    "evidence_tracks": list(f.evidence.track_ids)[:50],
+                },
+                own_territory=f.own_territory,
+                lat=geom_lat,
+                lon=geom_lon,
+            )
+        for edition, marking in (
+            ("owner", "UNCLASSIFIED//NOFORN"),
+            ("MEX", "UNCLASSIFIED//REL TO USA, MEX"),
+        ):
+            for path in sorted((out_dir / "products" / edition).iterdir()):
+                wf.store.put_product(
+                    f"{edition}-{path.name}",
+                    run_id,
+                    path.suffix.lstrip("."),
+                    media.get(path.suffix, "application/octet-stream"),
+                    marking,
+                    path.read_bytes(),
+                    now=now,
+                )
+        tokens = {}
+        known = {u.name for u in wf.store.users()}
+        for user in wf.users:
+            token = secrets.token_urlsafe(24)
+            if user.name in known:
+                with wf.store.engine.begin() as conn:
+                    conn.execute(
+                        users_table.update()
+                        .where(users_table.c.name == user.name)
+                        .values(token_sha256=token_sha256(token))
+                    )
+            else:
+                wf.store.add_user(
+                    user.name,
+                    list(user.roles),
+                    token,
+                    now=now,
+                    partner_country=user.partner_country,
+                )
+            tokens[user.name] = token
+    return {"run": run_id, "tokens": tokens, "db": str(out_dir / "standoff.db")}

@@ -171,3 +171,30 @@ def test_demo_products_stage(demo_dir: Path) -> None:
     findings = json.loads((stage / "findings.json").read_text())
     own = {s["id"] for s in findings["sites"] if s["own_territory"]}
     assert not own & {f["id"] for f in partner["features"]}
+
+
+def test_demo_data_served_to_the_console(demo_dir: Path) -> None:
+    """What `standoff demo --serve` serves: the partner sees only its edition."""
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from standoff.api import ApiSettings, create_app
+    from standoff.pipeline import populate_service
+
+    info = populate_service(demo_dir, datetime(2026, 3, 21, tzinfo=UTC))
+    with TestClient(create_app(ApiSettings(db_url=info["db"]))) as client:
+        partner = {"Authorization": f"Bearer {info['tokens']['lucia']}"}
+        analyst = {"Authorization": f"Bearer {info['tokens']['carol']}"}
+        runs = client.get("/api/v1/runs", headers=partner).json()
+        assert info["run"] in [r["run"] for r in runs]
+        products = client.get(f"/api/v1/runs/{info['run']}/products", headers=partner).json()
+        assert products
+        assert all(p["product_id"].startswith("MEX-") for p in products)
+        seen = client.get(f"/api/v1/runs/{info['run']}/findings", headers=partner).json()
+        assert seen
+        assert not any(f["own_territory"] for f in seen)
+        everything = client.get(f"/api/v1/runs/{info['run']}/findings", headers=analyst).json()
+        assert len(everything) > len(seen)
+        page = client.get("/")
+        assert "Standoff console" in page.text

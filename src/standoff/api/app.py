@@ -460,6 +460,22 @@ def create_app(settings: ApiSettings) -> FastAPI:
         audit(u.name, "run.create", {"run": body.run_id})
         return {"run": body.run_id}
 
+    @app.get(f"{API}/runs")
+    def list_runs(u: Reader) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        from standoff.store.schema import runs
+
+        with store().engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(runs.c.run_id, runs.c.status, runs.c.started_at).order_by(
+                    runs.c.started_at, runs.c.run_id
+                )
+            ).all()
+        return [
+            {"run": r.run_id, "status": r.status, "started_at": str(r.started_at)} for r in rows
+        ]
+
     def _run_or_404(run_id: str) -> None:
         from fastapi import HTTPException
 

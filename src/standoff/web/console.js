@@ -177,6 +177,10 @@ async function start() {
                                 : "UNCLASSIFIED");
   document.body.dataset.user = me.name;
   if (!map) initMap();
+  try {
+    const runs = await api("/runs");
+    if (runs.length && $("run-id").value === "") $("run-id").value = runs[runs.length - 1].run;
+  } catch (err) { if (err.status !== 403) throw err; }
   await loadMissions();
   await loadAudit();
   document.body.dataset.ready = "yes";
