@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,6 +137,9 @@ class SqlStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time; writers of this process queue here instead of
+        # spinning on the file lock (other processes still meet busy_timeout).
+        self._sqlite_writes = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @property
     def backend(self) -> str:
@@ -151,7 +155,9 @@ class SqlStore:
         self.close()
 
     def _tx(self) -> Any:
-        return self.engine.begin()
+        if self._sqlite_writes is None:
+            return self.engine.begin()
+        return _LockedTx(self._sqlite_writes, self.engine)
 
     def revision(self) -> str:
         with self.engine.connect() as conn:
@@ -370,23 +376,36 @@ class SqlStore:
         ``sensor``, ``lat``, ``lon``, ``sigma_m`` and optionally ``radial_velocity_mps``."""
         n = len(rows["det_id"])
         times = _times(rows["time"])
-        rv = rows.get("radial_velocity_mps")
-        records = [
-            {
-                "run_id": run_id,
-                "det_id": str(rows["det_id"][i]),
-                "time": times[i],
-                "sensor": str(rows["sensor"][i]),
-                "lat": float(rows["lat"][i]),
-                "lon": float(rows["lon"][i]),
-                "sigma_m": float(rows["sigma_m"][i]),
-                "radial_velocity_mps": None
-                if rv is None or not np.isfinite(rv[i])
-                else float(rv[i]),
-                "message_id": message_id,
-            }
-            for i in range(n)
-        ]
+        rv = np.asarray(
+            rows["radial_velocity_mps"]
+            if rows.get("radial_velocity_mps") is not None
+            else np.full(n, np.nan),
+            dtype=float,
+        )
+        sqlite = self.backend == "sqlite"
+        if sqlite:  # SQLAlchemy's SQLite DATETIME text, written directly (the hot path)
+            when: list[Any] = [t_.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for t_ in times]
+        else:
+            when = list(times)
+        records = list(
+            zip(
+                [run_id] * n,
+                [str(v) for v in rows["det_id"]],
+                when,
+                [str(v) for v in rows["sensor"]],
+                np.asarray(rows["lat"], dtype=float).tolist(),
+                np.asarray(rows["lon"], dtype=float).tolist(),
+                np.asarray(rows["sigma_m"], dtype=float).tolist(),
+                [None if not np.isfinite(v) else float(v) for v in rv.tolist()],
+                [message_id] * n,
+                strict=True,
+            )
+        )
+        mark = "?" if sqlite else "%s"
+        insert = (
+            "INSERT INTO detections (run_id, det_id, time, sensor, lat, lon, sigma_m, "
+            f"radial_velocity_mps, message_id) VALUES ({', '.join([mark] * 9)})"
+        )
         try:
             with self._tx() as conn:
                 seen = conn.execute(
@@ -402,7 +421,7 @@ class SqlStore:
                     )
                 )
                 if records:
-                    conn.execute(t.detections.insert(), records)
+                    conn.exec_driver_sql(insert, records)
         except sa.exc.IntegrityError as exc:
             # Either a concurrent delivery of the same message won the race (then this one
             # is a repeat) or a detection id is reused across messages (a caller's error).
@@ -662,6 +681,28 @@ class SqlStore:
     def audit_store(self) -> SqlAuditStore:
         """The audit log's storage port on this database."""
         return SqlAuditStore(self.engine)
+
+
+class _LockedTx:
+    """``engine.begin()`` under an in-process write lock (SQLite)."""
+
+    def __init__(self, lock: threading.Lock, engine: Engine) -> None:
+        self._lock, self._engine = lock, engine
+
+    def __enter__(self) -> Connection:
+        self._lock.acquire()
+        try:
+            self._cm = self._engine.begin()
+            return self._cm.__enter__()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self._cm.__exit__(*exc)
+        finally:
+            self._lock.release()
 
 
 def _times(values: Any) -> list[datetime]:
