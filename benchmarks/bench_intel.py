@@ -77,7 +77,7 @@ def standoff_stops(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 def movingpandas_stops(df: pd.DataFrame) -> pd.DataFrame:
     import geopandas as gpd
-    import movingpandas as mpd  # type: ignore[import-untyped]
+    import movingpandas as mpd
 
     t0 = pd.Timestamp("2026-03-20T00:00:00")
     gdf = gpd.GeoDataFrame(
