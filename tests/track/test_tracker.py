@@ -398,3 +398,51 @@ def test_empty_scans_coast_the_tracks() -> None:
     assert coasting.track_id.tolist() == out.track_id.tolist()
     assert coasting.det_index.tolist() == [-1]
     assert coasting.x_m[0] > out.x_m[0]  # predicted forward
+
+
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_a_new_track_does_not_inherit_a_vehicle_seen_while_it_existed(backend: str) -> None:
+    """Vehicle A is missed once, B appears 400 m away at that scan; A is seen again,
+    then missed again as B's track is confirmed.  A was seen while B's track existed,
+    so they are two vehicles: B gets its own identity and A keeps its own."""
+    times = np.arange(0.0, 300.0, 10.0)
+    a = straight((0.0, 0.0), (15.0, 0.0), times)
+    b = straight((2_700.0, -150.0), (-10.0, 5.0), times)  # 400 m from A at k0
+    k0 = 10
+    b[:k0] = np.nan  # B enters the scene at scan k0
+    truth = np.stack([a, b], axis=1)
+    visible = np.ones((times.size, 2), dtype=bool)
+    visible[k0, 0] = visible[k0 + 2, 0] = False  # A missed at k0 and k0 + 2
+    world = make_world(truth, times, seed=11, visible=visible)
+    tracker = Tracker(config=TrackerConfig(), backend=backend)  # type: ignore[arg-type]
+    out = [tracker.step(bt) for bt in world.batches]
+    id_a_before, d_before = _nearest_track(out, k0 - 1, truth[k0 - 1, 0])
+    id_a_after, d_after = _nearest_track(out, len(times) - 1, truth[-1, 0])
+    id_b, d_b = _nearest_track(out, len(times) - 1, truth[-1, 1])
+    assert max(d_before, d_after, d_b) < 80.0
+    assert id_a_after == id_a_before
+    assert id_b != id_a_before
+
+
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_a_reacquired_vehicle_takes_the_identity_lost_most_recently(backend: str) -> None:
+    """A vehicle reappears after 110 s unseen, 1.3 km from where it was lost; another
+    vanished 220 s earlier 1.1 km away.  Relative to how far each can have gone the
+    older one is nearer, but a vehicle lost recently is the likelier parent."""
+    times = np.arange(0.0, 400.0, 10.0)
+    near = straight((0.0, 0.0), (12.0, 0.0), times)
+    far = straight((2_280.0, 1_000.0), (12.0, 0.0), times)
+    truth = np.stack([near, far], axis=1)
+    visible = np.ones((times.size, 2), dtype=bool)
+    visible[20:30, 0] = False  # near: unseen 200-290 s, then seen again
+    visible[9:, 1] = False  # far: gone for good after 80 s
+    world = make_world(truth, times, seed=12, visible=visible)
+    cfg = TrackerConfig(max_lost_s=300.0)
+    tracker = Tracker(config=cfg, backend=backend)  # type: ignore[arg-type]
+    out = [tracker.step(bt) for bt in world.batches]
+    id_before, _ = _nearest_track(out, 19, truth[19, 0])
+    id_far, _ = _nearest_track(out, 8, truth[8, 1])
+    id_after, d_after = _nearest_track(out, len(times) - 1, truth[-1, 0])
+    assert id_before != id_far
+    assert d_after < 80.0
+    assert id_after == id_before

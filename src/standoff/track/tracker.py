@@ -16,23 +16,39 @@ keeps missing while its stopped mode dominates is *parked* (up to ``max_stopped_
 one deleted while moving is remembered for ``max_lost_s``; one still coasting is a
 candidate too.  A new tentative track started within reach of such a track (what a
 vehicle starting from rest covers in one scan, or the lost track's extrapolation)
-names it as parent, and if the tentative is confirmed while the parent is still
-unseen it takes over the parent's identity: a vehicle that stops at a site and drives
-off keeps its track when the evidence (a confirmed new track where it stood) supports it.
+names it as parent (the most likely one, see ``Tracker._parents``), and if the
+tentative is confirmed while the parent is still unseen, and the parent was not seen
+since the tentative was born (one vehicle is not in two places), it takes over the
+parent's identity: a vehicle that stops at a site and drives off keeps its track when
+the evidence (a confirmed new track where it stood) supports it.
+
+Two implementations run this scan.  With the built-in components (any motion model,
+:class:`KDTreeGater`, the GNN / JPDA / hybrid associators, :class:`SinglePointInitiator`,
+:class:`ExistenceDeleter`, with any parameters) and numba installed, one compiled call
+per scan does it all (``_kernels.scan``: a grid instead of the k-d tree, loops instead
+of batched array operations, the same arithmetic); any other component, or
+``backend="numpy"``, runs the numpy path below, which calls the components through
+their Protocols.  Both report the same tracks (``tests/track/test_compiled.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
 from standoff.domain.detections import DetectionBatch
 from standoff.domain.tracks import TrackBatch
-from standoff.track.association import Associator, HybridAssociator
+from standoff.track import _kernels as _k
+from standoff.track.association import (
+    Associator,
+    GNNAssociator,
+    HybridAssociator,
+    JPDAAssociator,
+)
 from standoff.track.gating import Gater, KDTreeGater
 from standoff.track.imm import (
     PairUpdate,
@@ -84,7 +100,7 @@ class TrackerConfig:
     r_confirm: float = 0.99
     r_report: float = 0.5
     r_vis_floor: float = 1e-3
-    park_misses: int = 3
+    park_misses: int = 4
     park_mu_stopped: float = 0.5
     max_stopped_s: float = 1800.0
     max_lost_s: float = 120.0
@@ -293,6 +309,7 @@ class _Tracks:
     misses: IntArray
     confirmed: BoolArray
     last_hit_s: FloatArray
+    born_s: FloatArray  # time of the first detection
     seen_xy_m: FloatArray  # (n, 2) estimated position at the last hit
     parent_id: IntArray  # a parked track this tentative may take over (0: none)
     uid: IntArray  # internal row identity, never changes (track_id may, on take-over)
@@ -312,6 +329,7 @@ class _Tracks:
             misses=zi.copy(),
             confirmed=np.zeros(0, dtype=bool),
             last_hit_s=z.copy(),
+            born_s=z.copy(),
             seen_xy_m=np.zeros((0, 2)),
             parent_id=zi.copy(),
             uid=zi.copy(),
@@ -343,7 +361,10 @@ class Tracker:
 
     Components are injected; the defaults are an IMM of ground-mover modes
     (:class:`ModeSet`), k-d tree gating, GNN with JPDA for contested clusters,
-    single-point initiation and existence-based deletion.
+    single-point initiation and existence-based deletion.  ``backend="auto"`` runs each
+    scan as one compiled call when the components are built-in ones (see
+    :attr:`compiled`); ``"numpy"`` always calls the components through their Protocols.
+    Both give the same tracks.
     """
 
     config: TrackerConfig = field(default_factory=TrackerConfig)
@@ -352,6 +373,7 @@ class Tracker:
     associator: Associator = field(default_factory=HybridAssociator)
     initiator: Initiator = field(default_factory=SinglePointInitiator)
     deleter: Deleter = field(default_factory=ExistenceDeleter)
+    backend: Literal["auto", "numpy"] = "auto"
     _tracks: _Tracks = field(init=False, repr=False)
     _parked: _Parked = field(init=False, repr=False)
     _time_s: float | None = field(default=None, init=False, repr=False)
@@ -368,15 +390,34 @@ class Tracker:
         default_factory=lambda: np.zeros(0, dtype=np.intp), init=False, repr=False
     )
 
+    _fast: _Compiled | None = field(default=None, init=False, repr=False)
+
     def __post_init__(self) -> None:
         self._stopped = self.motion.stopped
         self._tracks = _Tracks.empty(self.motion.n_modes)
         self._parked = _Parked.empty()
+        if self.backend == "auto" and _k.AVAILABLE:
+            params = _compiled_params(self)
+            if params is not None:
+                self._fast = _Compiled.empty(self.motion.n_modes, params)
+
+    @property
+    def compiled(self) -> bool:
+        """True when scans run in the compiled kernel (built-in components, numba
+        installed, ``backend="auto"``); otherwise the numpy path runs the components."""
+        return self._fast is not None
 
     @property
     def n_live(self) -> int:
         """Tracks held in memory: tentative, confirmed, and parked (stopped, unseen)."""
+        if self._fast is not None:
+            return self._fast.n + self._fast.npk
         return len(self._tracks) + len(self._parked)
+
+    def _uids(self) -> IntArray:
+        if self._fast is not None:
+            return self._fast.tn[: self._fast.n, _k.TN_UID].copy()
+        return self._tracks.uid
 
     def _model(self, dt: float) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Transition probabilities and matrices for a step of ``dt`` (cached by value)."""
@@ -406,18 +447,42 @@ class Tracker:
         """
         self._lagged = True
         self.step(batch)
-        cur = _Snapshot.of_tracks(self._tracks, self._det_rows, self._time_s or 0.0)
+        if self._fast is not None:
+            cur = self._fast.snapshot(self._det_rows, self._time_s or 0.0)
+        else:
+            cur = _Snapshot.of_tracks(self._tracks, self._det_rows, self._time_s or 0.0)
         prev, self._prev = self._prev, cur
         if prev is None:
             return None
-        return _smoothed_report(prev, cur, self._pred, self.config.r_report)
+        return self._report(prev, cur, self._pred)
 
     def finish(self) -> TrackBatch | None:
         """The last scan's report in lagged use (nothing to smooth it with)."""
         prev, self._prev = self._prev, None
         if prev is None:
             return None
-        return _smoothed_report(prev, None, None, self.config.r_report)
+        return self._report(prev, None, None)
+
+    def _report(self, prev: _Snapshot, cur: _Snapshot | None, pred: _Snapshot | None) -> TrackBatch:
+        if self._fast is None:
+            return _smoothed_report(prev, cur, pred, self.config.r_report)
+        has_next = cur is not None and pred is not None
+        c = cur if cur is not None else prev
+        q = pred if pred is not None else prev
+        rows, track_id, x = _k.smoothed_report(
+            prev.uid, prev.track_id, prev.confirmed, prev.hit, prev.r_vis, prev.x, prev.P,
+            c.uid, c.track_id, c.confirmed, c.x, q.uid, q.x, q.P,
+            q.dt_s, has_next, self.config.r_report,
+        )  # fmt: skip
+        return TrackBatch(
+            time_s=prev.time_s,
+            track_id=track_id,
+            x_m=x[:, 0].copy(),
+            y_m=x[:, 1].copy(),
+            vx_mps=x[:, 2].copy(),
+            vy_mps=x[:, 3].copy(),
+            det_index=prev.det_index[rows],
+        )
 
     def step(self, batch: DetectionBatch) -> TrackBatch:
         """Process one scan; return the confirmed tracks reported at its time.
@@ -451,7 +516,7 @@ class Tracker:
             rows = np.flatnonzero(self._det_rows >= 0)
             by_uid.update(
                 zip(
-                    self._tracks.uid[rows].tolist(),
+                    self._uids()[rows].tolist(),
                     idx[self._det_rows[rows]].tolist(),
                     strict=True,
                 )
@@ -466,9 +531,7 @@ class Tracker:
             )
         assert result is not None
         det_index = np.array([chosen.get(k, -1) for k in result.track_id.tolist()], dtype=np.intp)
-        self._det_rows = np.array(
-            [by_uid.get(u, -1) for u in self._tracks.uid.tolist()], dtype=np.intp
-        )
+        self._det_rows = np.array([by_uid.get(u, -1) for u in self._uids().tolist()], dtype=np.intp)
         return TrackBatch(
             time_s=result.time_s,
             track_id=result.track_id,
@@ -480,12 +543,64 @@ class Tracker:
         )
 
     def _step_one(self, batch: DetectionBatch) -> TrackBatch:
-        cfg = self.config
         t = float(batch.time_s)
         if self._time_s is not None and t < self._time_s:
             raise ValueError(f"scan at {t} s is earlier than the previous scan at {self._time_s} s")
         dt = 0.0 if self._time_s is None else t - self._time_s
         self._time_s = t
+        if self._fast is not None:
+            return self._step_compiled(batch, t, dt)
+        return self._step_numpy(batch, t, dt)
+
+    def _step_compiled(self, batch: DetectionBatch, t: float, dt: float) -> TrackBatch:
+        """``_step_numpy`` in one compiled call (see ``_kernels.scan``)."""
+        fs = self._fast
+        assert fs is not None
+        cfg = self.config
+        nd = len(batch)
+        fs.reserve(fs.n + nd, fs.npk + fs.n)
+        par = fs.par
+        par[_k.PAR_T] = t
+        par[_k.PAR_DT] = dt
+        if nd:
+            self._sigma_hint = float(batch.sigma_m.max())
+            label = str(batch.sensor[0]).lower()
+            par[_k.PAR_SEES_STOPPED] = 1.0 if label in cfg.stationary_sensors else 0.0
+        par[_k.PAR_SIGMA_HINT] = self._sigma_hint
+        par[_k.PAR_LAGGED] = 1.0 if self._lagged else 0.0
+        if dt > 0.0:
+            pi, F, Q, _ = self._model(dt)
+            par[_k.PAR_SURVIVE] = np.exp(-dt / cfg.mean_life_s)
+        else:
+            pi, F, Q = fs.no_model
+        uid_before = fs.tn[: fs.n, _k.TN_UID].copy() if self._lagged and fs.n else None
+        n, npk, fs.next_id, n_rep = _k.scan(
+            fs.X, fs.P, fs.mu, fs.tf, fs.tn, fs.n, fs.pf, fs.pn, fs.npk,
+            batch.x_m, batch.y_m, batch.sigma_m, batch.radial_velocity_mps,
+            batch.sensor_x_m, batch.sensor_y_m,
+            pi, F, Q, self._stopped, par, fs.next_id,
+            fs.det_rows, fs.rep_i, fs.rep_f, fs.snap_x, fs.snap_cov,
+        )  # fmt: skip
+        if uid_before is not None and dt > 0.0:
+            k = uid_before.shape[0]
+            self._pred = _Snapshot.of_prediction(
+                uid_before, fs.snap_x[0, :k].copy(), fs.snap_cov[0, :k].copy(), dt
+            )
+        fs.n, fs.npk = n, npk
+        self._det_rows = fs.det_rows[:n].copy()
+        ri, rf = fs.rep_i[:n_rep], fs.rep_f[:n_rep]
+        return TrackBatch(
+            time_s=t,
+            track_id=ri[:, 0].copy(),
+            x_m=rf[:, 0].copy(),
+            y_m=rf[:, 1].copy(),
+            vx_mps=rf[:, 2].copy(),
+            vy_mps=rf[:, 3].copy(),
+            det_index=ri[:, 1].astype(np.intp),
+        )
+
+    def _step_numpy(self, batch: DetectionBatch, t: float, dt: float) -> TrackBatch:
+        cfg = self.config
         tr = self._tracks
         stopped = self._stopped
         n, m = len(tr), self.motion.n_modes
@@ -613,7 +728,9 @@ class Tracker:
         orphans = np.flatnonzero(newly & ~valid)
         if orphans.size:  # moving-on hypotheses are judged where the new track is now
             xy_now = (tr.mu[orphans, None, :] @ tr.X[orphans])[:, 0, :2]
-            tr.parent_id[orphans] = self._parents(xy_now, dt, t, moving=True)
+            tr.parent_id[orphans] = self._parents(
+                xy_now, dt, t, moving=True, born_s=tr.born_s[orphans]
+            )
         taken = self._take_over(newly)
         mu_stop = tr.mu[:, stopped].sum(axis=1)
         park = tr.confirmed & (tr.misses >= cfg.park_misses) & (mu_stop >= cfg.park_mu_stopped)
@@ -666,6 +783,7 @@ class Tracker:
                 misses=np.zeros(k, dtype=np.int64),
                 confirmed=np.zeros(k, dtype=bool),
                 last_hit_s=np.full(k, t),
+                born_s=np.full(k, t),
                 seen_xy_m=det_xy[fresh_det],
                 parent_id=self._birth_parents(det_xy[fresh_det], dt, t),
                 uid=ids.copy(),
@@ -696,7 +814,15 @@ class Tracker:
             out[none] = self._parents(xy[none], dt, t, moving=True)
         return out
 
-    def _parents(self, xy: FloatArray, dt: float, t: float, *, moving: bool) -> IntArray:
+    def _parents(
+        self,
+        xy: FloatArray,
+        dt: float,
+        t: float,
+        *,
+        moving: bool,
+        born_s: FloatArray | None = None,
+    ) -> IntArray:
         """The best out-of-sight confirmed track within reach of each position.
 
         ``moving=False`` (at a new track's first detection): parked tracks that stopped;
@@ -704,8 +830,13 @@ class Tracker:
         it earlier), so its reach is what ``start_sigma_mps`` covers in one scan.
         ``moving=True`` (when a new track is confirmed): tracks that were moving when
         last seen, coasting or parked or lost less than ``max_lost_s`` ago; the reach is
-        what ``max_speed_mps`` covers since it was last seen.  The candidate with the smallest
-        distance relative to its reach wins.
+        what ``max_speed_mps`` covers since it was last seen.  Among the candidates within
+        reach the most likely one wins, each taken as a Gaussian about its centre with
+        standard deviation ``reach / gate_sigma``: nearness relative to reach counts, and
+        so does a small reach (a track lost a scan ago is a better parent than one lost
+        two minutes ago at the same relative distance, whose reach is much wider).
+        ``born_s``: when each new track was first seen; a candidate seen since then is
+        another vehicle (one vehicle is not in two places at once).
         """
         cfg = self.config
         out = np.zeros(xy.shape[0], dtype=np.int64)
@@ -721,6 +852,7 @@ class Tracker:
             ids = np.concatenate([pk.track_id, tr.track_id[coast]])
             recent = unseen <= cfg.max_lost_s
             unseen, ids = unseen[recent], ids[recent]
+            seen_s = t - unseen
             centre = seen_xy[recent]
             # everywhere it can have gone since, at the highest plausible speed
             reach = cfg.gate_sigma * self._sigma_hint + cfg.max_speed_mps * unseen
@@ -734,23 +866,25 @@ class Tracker:
             ids = pk.track_id[still]
         if not ids.size:
             return out
-        k = min(4, ids.size)
-        dist, idx = cKDTree(centre).query(xy, k=k, distance_upper_bound=float(reach.max()))
-        dist = dist.reshape(xy.shape[0], k)
-        idx = idx.reshape(xy.shape[0], k)
-        ok = np.isfinite(dist)
-        ratio = np.full(dist.shape, np.inf)
-        ratio[ok] = dist[ok] / reach[idx[ok]]
-        ratio[ratio > 1.0] = np.inf
-        best = np.argmin(ratio, axis=1)
+        # a few new tracks against a few hundred candidates at most: all pairs
+        dist = np.hypot(xy[:, None, 0] - centre[None, :, 0], xy[:, None, 1] - centre[None, :, 1])
+        ratio = dist / reach[None, :]
+        # the most likely under a Gaussian of standard deviation reach / gate_sigma
+        g = cfg.gate_sigma
+        score = 0.5 * (g * ratio) ** 2 + 2.0 * np.log(reach / g)[None, :]
+        score[ratio > 1.0] = np.inf
+        if moving and born_s is not None:
+            score[seen_s[None, :] >= born_s[:, None]] = np.inf
+        best = np.argmin(score, axis=1)
         rows = np.arange(xy.shape[0])
-        found = np.isfinite(ratio[rows, best])
-        out[found] = ids[idx[rows[found], best[found]]]
+        found = np.isfinite(score[rows, best])
+        out[found] = ids[best[found]]
         return out
 
     def _take_over(self, newly: BoolArray) -> BoolArray:
         """A newly confirmed track whose parent is still out of sight (parked, or active
-        but still missing) inherits its identity; returns the active parents to drop."""
+        but still missing) and has not been seen since the new track was born inherits
+        its identity; returns the active parents to drop."""
         tr, pk = self._tracks, self._parked
         drop = np.zeros(len(tr), dtype=bool)
         cand = np.flatnonzero(newly & (tr.parent_id > 0))
@@ -758,7 +892,7 @@ class Tracker:
             return drop
         coasting = np.flatnonzero(tr.confirmed & (tr.misses >= 1) & ~newly)
         row_of = dict(zip(tr.track_id[coasting].tolist(), coasting.tolist(), strict=True))
-        parked = set(pk.track_id.tolist())
+        parked = dict(zip(pk.track_id.tolist(), pk.seen_s.tolist(), strict=True))
         chosen: list[int] = []
         used: set[int] = set()
         for c in cand.tolist():  # a handful per scan at most
@@ -766,7 +900,10 @@ class Tracker:
             if parent in used:
                 continue
             row = row_of.get(parent)
-            if parent in parked or row is not None:
+            born = float(tr.born_s[c])
+            if row is not None and not tr.last_hit_s[row] < born:
+                row = None  # seen while the new track already existed: another vehicle
+            if (parent in parked and parked[parent] < born) or row is not None:
                 chosen.append(c)
                 used.add(parent)
                 if row is not None:
@@ -775,10 +912,133 @@ class Tracker:
             rows = np.array(chosen, dtype=np.intp)
             tr.track_id[rows] = tr.parent_id[rows]
             tr.parent_id[rows] = 0
-            if parked & used:
+            if parked.keys() & used:
                 self._parked = pk.take(~np.isin(pk.track_id, np.array(sorted(used))))
         tr.parent_id[cand] = 0
         return drop
+
+
+def _compiled_params(tracker: Tracker) -> FloatArray | None:
+    """The kernel's parameter vector, or None if a component has no compiled form
+    (a component of another type, or a subclass, runs through the numpy path)."""
+    a, g, i, d = tracker.associator, tracker.gater, tracker.initiator, tracker.deleter
+    kinds = {GNNAssociator: 0, JPDAAssociator: 1, HybridAssociator: 2}
+    if (
+        type(a) not in kinds
+        or type(g) is not KDTreeGater
+        or type(i) is not SinglePointInitiator
+        or type(d) is not ExistenceDeleter
+    ):
+        return None
+    assert isinstance(g, KDTreeGater)
+    assert isinstance(i, SinglePointInitiator)
+    assert isinstance(d, ExistenceDeleter)
+    cfg = tracker.config
+    par = np.zeros(_k.N_PAR)
+    par[_k.PAR_PD] = cfg.pd
+    par[_k.PAR_DENSITY] = cfg.clutter_density_per_m2
+    par[_k.PAR_GATE] = cfg.gate_sigma
+    par[_k.PAR_RV_VAR] = cfg.sigma_rv_mps**2
+    par[_k.PAR_R_CONFIRM] = cfg.r_confirm
+    par[_k.PAR_R_REPORT] = cfg.r_report
+    par[_k.PAR_R_VIS_FLOOR] = cfg.r_vis_floor
+    par[_k.PAR_PARK_MISSES] = cfg.park_misses
+    par[_k.PAR_PARK_MU] = cfg.park_mu_stopped
+    par[_k.PAR_MAX_STOPPED] = cfg.max_stopped_s
+    par[_k.PAR_MAX_LOST] = cfg.max_lost_s
+    par[_k.PAR_MAX_SPEED] = cfg.max_speed_mps
+    par[_k.PAR_START_SIGMA] = tracker.motion.start_sigma_mps
+    par[_k.PAR_ASSOC] = kinds[type(a)]
+    par[_k.PAR_ITERATIONS] = getattr(a, "iterations", 0)
+    par[_k.PAR_INIT_SIGMA_V] = i.sigma_v_mps
+    par[_k.PAR_INIT_SIGMA_RV] = i.sigma_rv_mps
+    par[_k.PAR_INIT_R0] = i.r0
+    par[_k.PAR_INIT_STOPPED] = i.stopped_prior
+    par[_k.PAR_DEL_R_MIN] = d.r_min
+    par[_k.PAR_DEL_TENTATIVE] = d.tentative_misses
+    par[_k.PAR_DEL_MAX_COAST] = d.max_coast_s
+    par[_k.PAR_MAX_RADIUS] = g.max_radius_m
+    return par
+
+
+@dataclass(slots=True)
+class _Compiled:
+    """Track and parked state of the compiled path: capacity-sized arrays, ``n`` and
+    ``npk`` rows live (layout in ``_kernels``)."""
+
+    X: FloatArray
+    P: FloatArray
+    mu: FloatArray
+    tf: FloatArray
+    tn: IntArray
+    pf: FloatArray
+    pn: IntArray
+    det_rows: IntArray
+    rep_i: IntArray
+    rep_f: FloatArray
+    snap_x: FloatArray
+    snap_cov: FloatArray
+    par: FloatArray
+    no_model: tuple[FloatArray, FloatArray, FloatArray]
+    n: int = 0
+    npk: int = 0
+    next_id: int = 1
+
+    @classmethod
+    def empty(cls, m: int, par: FloatArray, cap: int = 64) -> _Compiled:
+        return cls(
+            X=np.zeros((cap, m, 4)),
+            P=np.zeros((cap, m, 4, 4)),
+            mu=np.zeros((cap, m)),
+            tf=np.zeros((cap, _k.N_TF)),
+            tn=np.zeros((cap, _k.N_TN), dtype=np.int64),
+            pf=np.zeros((cap, _k.N_PF)),
+            pn=np.zeros((cap, _k.N_PN), dtype=np.int64),
+            det_rows=np.zeros(cap, dtype=np.int64),
+            rep_i=np.zeros((cap, 2), dtype=np.int64),
+            rep_f=np.zeros((cap, 4)),
+            snap_x=np.zeros((2, cap, 4)),
+            snap_cov=np.zeros((2, cap, 4, 4)),
+            par=par,
+            no_model=(np.eye(m), np.zeros((m, 4, 4)), np.zeros((m, 4, 4))),
+        )
+
+    def reserve(self, tracks: int, parked: int) -> None:
+        """Grow (doubling) so that ``tracks`` track rows and ``parked`` parked rows fit."""
+        cap = self.X.shape[0]
+        if tracks > cap:
+            new = max(2 * cap, tracks)
+            for name in ("X", "P", "mu", "tf", "tn", "det_rows", "rep_i", "rep_f"):
+                old = getattr(self, name)
+                grown = np.zeros((new, *old.shape[1:]), dtype=old.dtype)
+                grown[:cap] = old
+                setattr(self, name, grown)
+            self.snap_x = np.zeros((2, new, 4))
+            self.snap_cov = np.zeros((2, new, 4, 4))
+        pcap = self.pf.shape[0]
+        if parked > pcap:
+            new = max(2 * pcap, parked)
+            for name in ("pf", "pn"):
+                old = getattr(self, name)
+                grown = np.zeros((new, *old.shape[1:]), dtype=old.dtype)
+                grown[:pcap] = old
+                setattr(self, name, grown)
+
+    def snapshot(self, det_rows: npt.NDArray[np.intp], t: float) -> _Snapshot:
+        """The moment-matched live tracks after the last scan (lagged use)."""
+        n = self.n
+        tn = self.tn[:n]
+        return _Snapshot(
+            time_s=t,
+            uid=tn[:, _k.TN_UID].copy(),
+            track_id=tn[:, _k.TN_ID].copy(),
+            confirmed=tn[:, _k.TN_CONF] == 1,
+            hit=tn[:, _k.TN_MISSES] == 0,
+            r_vis=self.tf[:n, _k.TF_RVIS].copy(),
+            x=self.snap_x[1, :n].copy(),
+            P=self.snap_cov[1, :n].copy(),
+            det_index=det_rows.copy(),
+        )
 
 
 def _merge(
