@@ -760,18 +760,21 @@ def export_cmd(
 @app.command("release")
 def release_cmd(
     run: Annotated[Path, typer.Argument(help="Run folder the tracks belong to.")],
-    track_ids: Annotated[list[str], typer.Argument(help="Own-territory track ids to release.")],
+    track_ids: Annotated[
+        list[str], typer.Argument(help="Own-territory track (or finding) ids to release.")
+    ],
     db: _StoreDb,
     users: _Users = None,
     as_user: _As = "",
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    kind: Annotated[str, typer.Option("--kind", help="track or finding.")] = "track",
 ) -> None:
-    """Release own-territory tracks for partner exports (an approver, with a reason)."""
+    """Release own-territory tracks or findings to partners (an approver, with a reason)."""
     from standoff.pipeline import open_workflow, release_tracks
 
     with open_workflow(db, users) as wf:
-        n = release_tracks(wf, run, track_ids, as_user, reason, _now())
-    _stdout().print(f"released {n} track(s) of {run.name}")
+        n = release_tracks(wf, run, track_ids, as_user, reason, _now(), kind=kind)
+    _stdout().print(f"released {n} {kind}(s) of {run.name}")
 
 
 @app.command("partner-export")
@@ -878,6 +881,20 @@ def retention_run_cmd(
 # --------------------------------------------------------------------------- products
 
 
+def _released_findings(db: str | None, findings_path: Path) -> frozenset[str]:
+    """Finding ids an approver released (read from the audit log: never unaudited)."""
+    if db is None:
+        return frozenset()
+    from standoff.core.files import load_json
+    from standoff.oversight.minimise import released_ids
+    from standoff.pipeline import open_workflow
+
+    doc = load_json(findings_path)
+    run = str(doc.get("run_id", "")) if isinstance(doc, dict) else ""
+    with open_workflow(db) as wf:
+        return released_ids(wf.log, run=run, kind="finding")
+
+
 @app.command("report")
 def report_cmd(
     findings: Annotated[Path, typer.Argument(help="findings.json (from `standoff analyse`).")],
@@ -890,10 +907,24 @@ def report_cmd(
     partner: Annotated[
         str | None, typer.Option("--partner", help="Partner edition for this country (ISO3).")
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Mission store whose audit log holds approvers' releases of own-territory "
+            "findings (`standoff release RUN ID --kind finding`).",
+        ),
+    ] = None,
 ) -> None:
-    """Report (HTML, PDF), GeoJSON, KML, CoT and GeoParquet for the owner or a partner."""
-    from standoff.pipeline import write_products
+    """Report (HTML, PDF), GeoJSON, KML, CoT and GeoParquet for the owner or a partner.
 
+    The tracks (owner's edition only) default to the run's tracks/tracks.csv, or
+    ../tracks/tracks.csv beside the run folder, when --run is given without --tracks."""
+    from standoff.pipeline import write_products
+    from standoff.share.products import find_tracks_csv
+
+    if tracks is None and run is not None and partner is None:
+        tracks = find_tracks_csv(run)
     files = write_products(
         _load_airspace(None),
         findings,
@@ -902,6 +933,7 @@ def report_cmd(
         tracks_csv=tracks,
         plan_dir=plan_dir,
         partner=partner,
+        released_ids=_released_findings(db, findings) if partner else frozenset(),
     )
     for name, path in files.items():
         _stdout().print(f"  {name}: {path}")

@@ -1009,15 +1009,21 @@ def partner_export(
 
 
 def release_tracks(
-    wf: Workflow, run_dir: Path, ids: list[str], as_user: str, reason: str, now: datetime
+    wf: Workflow,
+    run_dir: Path,
+    ids: list[str],
+    as_user: str,
+    reason: str,
+    now: datetime,
+    *,
+    kind: str = "track",
 ) -> int:
-    """An approver releases own-territory tracks of a run for partner exports."""
+    """An approver releases own-territory tracks (or findings) of a run for partner
+    exports and editions; the release is an audit event."""
     from standoff.oversight.minimise import release
 
     run = run_id_of(run_dir)
-    return release(
-        wf.log, _user(wf, as_user), run=run, kind="track", ids=ids, reason=reason, now=now
-    )
+    return release(wf.log, _user(wf, as_user), run=run, kind=kind, ids=ids, reason=reason, now=now)
 
 
 def register_run(wf: Workflow, run_dir: Path, tracks_csv: Path | None, now: datetime) -> str:
@@ -1171,86 +1177,35 @@ def write_products(
     tracks_csv: Path | None = None,
     plan_dir: Path | None = None,
     partner: str | None = None,
+    released_ids: frozenset[str] = frozenset(),
 ) -> dict[str, Path]:
     """Findings -> the report (HTML, PDF), GeoJSON, KML, CoT and GeoParquet for one audience:
     the owner (``partner`` None) or a partner, who gets only findings released to it and no
-    own-territory finding; the product's marking is the most restrictive of its contents and
-    must release it to the partner."""
-    from standoff.core.errors import InputError
+    own-territory finding (unless its id is in ``released_ids``); the product's marking is
+    the most restrictive of its contents and must release it to the partner.  The owner's
+    edition also gets the tracks (CoT, GeoParquet) when ``tracks_csv`` is given."""
     from standoff.core.files import load_json
     from standoff.domain.findings import Findings
     from standoff.oversight.policy import check_release, require
     from standoff.share import read_plan_json
-    from standoff.share.products import (
-        Audience,
-        audience_view,
-        findings_to_cot,
-        findings_to_geojson,
-        findings_to_kml,
-        product_marking,
-        tracks_to_cot,
-        validate_geojson,
-        write_geoparquet,
-    )
-    from standoff.share.products.report import ReportInputs, write_report
+    from standoff.share.products import Audience, edition, write_edition
 
     findings = Findings.from_dict(load_json(findings_path), source=str(findings_path))
-    audience = Audience(partner=partner.upper() if partner else None)
-    view = audience_view(findings, audience)
-    owner = findings.sites[0].marking.owner if findings.sites else "USA"
-    marking = product_marking(view, owner)
-    if partner:
-        require([check_release(marking, partner, f"products of {findings.run_id}")])
-    out_dir.mkdir(parents=True, exist_ok=True)
+    audience = Audience(partner=partner, released_ids=released_ids)
+    view, marking = edition(findings, audience)
+    if audience.partner is not None:
+        require([check_release(marking, audience.partner, f"products of {findings.run_id}")])
     plan = read_plan_json(plan_dir / "plan.json") if plan_dir else None
-    flown_lon = flown_lat = None
-    times = None
-    if run_dir is not None:
-        import pandas as pd
-
-        flight = pd.read_csv(run_dir / "flight.csv")
-        flown_lon, flown_lat = flight["lon"].to_numpy(float), flight["lat"].to_numpy(float)
-        if partner is None:  # raw detections never reach a partner, not even as a plot
-            det = pd.read_csv(run_dir / "detections.csv", usecols=["time"])
-            times = list(pd.to_datetime(det["time"], utc=True).dt.to_pydatetime())
-    files = write_report(
+    return write_edition(
         view,
         marking,
-        audience.label,
+        audience,
         out_dir,
         airspace,
-        ReportInputs(
-            plan=plan, flown_lon_deg=flown_lon, flown_lat_deg=flown_lat, detection_times=times
-        ),
+        run_dir=run_dir,
+        tracks_csv=tracks_csv,
+        plan=plan,
     )
-    doc = findings_to_geojson(view, marking)
-    problems = validate_geojson(doc)
-    if problems:
-        raise InputError(f"internal error: GeoJSON not RFC 7946: {problems[0]}")
-    files["findings.geojson"] = out_dir / "findings.geojson"
-    files["findings.geojson"].write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    flown = (
-        (list(flown_lon), list(flown_lat))
-        if flown_lon is not None and flown_lat is not None
-        else None
-    )
-    files["findings.kml"] = out_dir / "findings.kml"
-    files["findings.kml"].write_text(findings_to_kml(view, marking, flown), encoding="utf-8")
-    files["findings.cot.xml"] = out_dir / "findings.cot.xml"
-    files["findings.cot.xml"].write_bytes(b"\n".join(findings_to_cot(view, marking)) + b"\n")
-    files["findings.parquet"] = write_geoparquet(view, marking, out_dir / "findings.parquet")
-    if partner is None and tracks_csv is not None and run_dir is not None:
-        frame = _read_tracks_csv(tracks_csv)
-        lon, lat = _tracks_lonlat(run_dir, frame)
-        when = list(pd.to_datetime(frame["time"], utc=True).dt.to_pydatetime())
-        last = frame.assign(lon=lon, lat=lat, when=when).groupby("track_id").tail(1)
-        events = tracks_to_cot(
-            zip(last["when"], last["track_id"].astype(int), last["lat"], last["lon"], strict=True),
-            marking,
-        )
-        files["tracks.cot.xml"] = out_dir / "tracks.cot.xml"
-        files["tracks.cot.xml"].write_bytes(b"\n".join(events) + b"\n")
-    return files
 
 
 def run_analysis(

@@ -93,12 +93,12 @@ def release(
     reason: str,
     now: datetime,
 ) -> int:
-    """An approver releases own-territory ``ids`` (track or detection ids) of ``run`` for
-    products and partner exports; returns how many.  Logged with ids and counts only."""
+    """An approver releases own-territory ``ids`` (track, detection or finding ids) of ``run``
+    for products and partner exports; returns how many.  Logged with ids and counts only."""
     if "approver" not in user.roles:
         raise PolicyDenied(f"{user.name} is not an approver: only an approver may release")
-    if kind not in ("track", "detection"):
-        raise InputError("kind must be track or detection", field="kind", value=kind)
+    if kind not in ("track", "detection", "finding"):
+        raise InputError("kind must be track, detection or finding", field="kind", value=kind)
     if not reason.strip():
         raise PolicyDenied("a release needs a recorded reason")
     chosen = sorted({str(i) for i in ids})

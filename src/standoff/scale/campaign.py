@@ -377,14 +377,20 @@ def _tracking_score(run_dir: Path, tracks_csv: Path, plan: Any, mdv_mps: float) 
 
 
 def _intel_scores(run_dir: Path, tracks_csv: Path) -> dict[str, float]:
-    """Site and route scores from the analytics stage, against the world's truth."""
-    from standoff import pipeline
+    """Site and route scores of the analysis of the member's run, against its truth."""
+    from standoff.pipeline import run_analysis
 
-    evaluate = getattr(pipeline, "evaluate_run", None)
-    if evaluate is None:  # the analytics stage has not landed in this build
-        return {}
-    scores: dict[str, float] = evaluate(run_dir, tracks_csv)
-    return scores
+    summary = run_analysis(run_dir, tracks_csv, run_dir / "products", evaluate=True)
+    ev = summary["evaluation"]
+
+    def number(value: Any) -> float:
+        return float(value) if isinstance(value, int | float) else math.nan
+
+    return {
+        "site_precision": number(ev["sites"]["precision"]),
+        "site_recall": number(ev["sites"]["recall"]),
+        "route_recall": number(ev["routes"]["recall"]),
+    }
 
 
 def run_member(member: Member) -> dict[str, Any]:

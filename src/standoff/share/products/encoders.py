@@ -9,10 +9,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
+from standoff.core.errors import InputError
 from standoff.domain.findings import (
     BorderApproach,
     ChangeAlert,
@@ -23,6 +26,7 @@ from standoff.domain.findings import (
     Site,
 )
 from standoff.domain.marking import Marking
+from standoff.share.products.inputs import TrackPoints
 
 __all__ = [
     "finding_geometry",
@@ -31,6 +35,7 @@ __all__ = [
     "findings_to_kml",
     "validate_geojson",
     "write_geoparquet",
+    "write_tracks_geoparquet",
 ]
 
 
@@ -54,10 +59,10 @@ def finding_geometry(f: Finding, findings: Findings) -> dict[str, Any] | None:
             "coordinates": [[round(x, 7), round(y, 7)] for x, y in f.path_lonlat_deg],
         }
     if isinstance(f, ChangeAlert):
-        try:
-            return finding_geometry(findings.by_id(f.subject_id), findings)
-        except Exception:  # the subject is not in this edition
-            return None
+        subject = next((g for g in findings.all() if g.id == f.subject_id), None)
+        if subject is None or isinstance(subject, ChangeAlert):
+            return None  # the subject is not in this edition
+        return finding_geometry(subject, findings)
     return None
 
 
@@ -189,94 +194,192 @@ def validate_geojson(doc: Any) -> list[str]:
     return problems
 
 
+_KML_NS = "http://www.opengis.net/kml/2.2"
+_NCNAME = re.compile(r"[^A-Za-z0-9._-]")
+_STYLES = {  # aabbggrr
+    "site": ("ff8e44ad", None),
+    "corridor": (None, "ff2b39c0"),
+    "border_approach": ("ff0054d3", None),
+    "change_alert": ("ff00c0ff", None),
+    "flown": (None, "ff602a10"),
+}
+
+
+def _kml_id(text: str) -> str:
+    """An ``xs:ID``: starts with a letter, then letters, digits, ``.``, ``-``, ``_``."""
+    clean = _NCNAME.sub("_", text)
+    return clean if clean[:1].isalpha() else f"f_{clean}"
+
+
+def _k(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    child = ET.SubElement(parent, f"{{{_KML_NS}}}{tag}", attrs)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def _iso_z(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def findings_to_kml(
     findings: Findings, marking: Marking, flown: tuple[list[float], list[float]] | None = None
 ) -> str:
-    """KML 2.2: a folder per kind of finding, and the flown path when given (lon, lat)."""
+    """KML 2.2 (valid against the OGC schema): a folder per kind of finding, and the flown
+    path when given as ``(lon_deg, lat_deg)`` lists.  Each placemark carries its marking,
+    kind, confidence (words and probability) and evidence in ``ExtendedData`` and its
+    evidence's time span; the document's name and description carry the product marking."""
+    ET.register_namespace("", _KML_NS)
+    root = ET.Element(f"{{{_KML_NS}}}kml")
+    doc = _k(root, "Document", id="standoff-findings")
+    _k(doc, "name", f"{marking.banner()} Standoff findings {findings.run_id}")
+    _k(
+        doc,
+        "description",
+        f"{marking.banner()}. Findings of run {findings.run_id}, "
+        f"{_iso_z(findings.start_utc)} to {_iso_z(findings.end_utc)}. Confidence in the words "
+        "of ICD 203 with the probability behind them.",
+    )
+    for name, (icon, line) in _STYLES.items():
+        style = _k(doc, "Style", id=f"style-{name}")
+        if icon:
+            _k(_k(style, "IconStyle"), "color", icon)
+        if line:
+            ls = _k(style, "LineStyle")
+            _k(ls, "color", line)
+            _k(ls, "width", "3" if name == "corridor" else "1.5")
 
-    def placemark(f: Finding) -> str:
+    def placemark(folder: ET.Element, f: Finding) -> None:
         geom = finding_geometry(f, findings)
         if geom is None:
-            return ""
+            return
         props = finding_properties(f)
-        desc = escape(
-            f"{props['kind']} {f.id}: {f.confidence} ; marking {f.marking.banner()} ; "
-            f"evidence {f.evidence.detection_count} detections from tracks "
-            f"{', '.join(str(t) for t in f.evidence.track_ids[:20])}"
+        mark = _k(folder, "Placemark", id=_kml_id(f.id))
+        _k(mark, "name", f.id)
+        _k(
+            mark,
+            "description",
+            f"{f.marking.banner()}. {props['kind'].replace('_', ' ')} {f.id}: "
+            f"{f.confidence}. Evidence: {f.evidence.detection_count} detections "
+            f"({', '.join(f.evidence.sensors)}) from {len(f.evidence.track_ids)} tracks, "
+            f"{_iso_z(f.evidence.first_utc)} to {_iso_z(f.evidence.last_utc)}.",
         )
+        span = _k(mark, "TimeSpan")
+        _k(span, "begin", _iso_z(f.evidence.first_utc))
+        _k(span, "end", _iso_z(f.evidence.last_utc))
+        _k(mark, "styleUrl", f"#style-{props['kind']}")
+        data = _k(mark, "ExtendedData")
+        for key in ("marking", "kind", "confidence", "confidence_probability"):
+            _k(_k(data, "Data", name=key), "value", str(props[key]))
+        _k(_k(data, "Data", name="evidence"), "value", json.dumps(props["evidence"]))
         if geom["type"] == "Point":
             x, y = geom["coordinates"]
-            shape = f"<Point><coordinates>{x},{y}</coordinates></Point>"
+            _k(_k(mark, "Point"), "coordinates", f"{x},{y}")
         else:
-            coords = " ".join(f"{x},{y}" for x, y in geom["coordinates"])
-            shape = (
-                "<LineString><tessellate>1</tessellate>"
-                f"<coordinates>{coords}</coordinates></LineString>"
-            )
-        return (
-            f'<Placemark id="{escape(f.id)}"><name>{escape(f.id)}</name>'
-            f"<description>{desc}</description>{shape}</Placemark>"
-        )
+            line = _k(mark, "LineString")
+            _k(line, "tessellate", "1")
+            _k(line, "coordinates", " ".join(f"{x},{y}" for x, y in geom["coordinates"]))
 
-    folders = []
     for title, items in (
         ("Sites", findings.sites),
         ("Corridors", findings.corridors),
         ("Border approaches", findings.approaches),
         ("Change alerts", findings.alerts),
     ):
-        body = "".join(placemark(f) for f in items)
-        folders.append(f"<Folder><name>{title}</name>{body}</Folder>")
+        folder = _k(doc, "Folder")
+        _k(folder, "name", title)
+        for f in items:
+            placemark(folder, f)
     if flown is not None and len(flown[0]) > 1:
-        coords = " ".join(f"{x:.6f},{y:.6f}" for x, y in zip(flown[0], flown[1], strict=True))
-        folders.append(
-            "<Folder><name>Flown path</name><Placemark><name>flown path</name><LineString>"
-            f"<coordinates>{coords}</coordinates></LineString></Placemark></Folder>"
+        folder = _k(doc, "Folder")
+        _k(folder, "name", "Flown path")
+        mark = _k(folder, "Placemark", id="flown-path")
+        _k(mark, "name", "flown path")
+        _k(mark, "styleUrl", "#style-flown")
+        path = _k(mark, "LineString")
+        _k(path, "tessellate", "1")
+        _k(
+            path,
+            "coordinates",
+            " ".join(f"{x:.6f},{y:.6f}" for x, y in zip(flown[0], flown[1], strict=True)),
         )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
-        f"<name>Standoff findings {escape(findings.run_id)}</name>"
-        f"<description>{escape(marking.banner())}</description>"
-        + "".join(folders)
-        + "</Document></kml>\n"
-    )
+    ET.indent(root, space=" ")
+    body = ET.tostring(root, encoding="unicode", xml_declaration=False)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
-def write_geoparquet(findings: Findings, marking: Marking, path: str | Path) -> Path:
-    """Findings as GeoParquet 1.1 (WKB geometry column ``geometry``, ``geo`` metadata)."""
+def _geoparquet(
+    columns: dict[str, Any], geometries: list[Any], marking: Marking, path: str | Path
+) -> Path:
+    """Write ``columns`` plus a WKB ``geometry`` column with GeoParquet 1.1 ``geo`` metadata
+    (CRS omitted: OGC:CRS84, lon/lat) and the product marking in ``standoff.marking``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     import shapely
-    from shapely.geometry import shape
 
-    rows = [(f, finding_geometry(f, findings)) for f in findings.all()]
-    rows = [(f, g) for f, g in rows if g is not None]
-    geoms = [shape(g) for _, g in rows]
-    props = [finding_properties(f) for f, _ in rows]
-    types = sorted({g.geom_type for g in geoms})
-    bounds = shapely.total_bounds(geoms).tolist() if geoms else [0.0, 0.0, 0.0, 0.0]
+    types = sorted({g.geom_type for g in geometries})
+    bounds = shapely.total_bounds(geometries).tolist() if geometries else []
     table = pa.table(
-        {
-            "id": pa.array([p["id"] for p in props], pa.string()),
-            "kind": pa.array([p["kind"] for p in props], pa.string()),
-            "marking": pa.array([p["marking"] for p in props], pa.string()),
-            "confidence": pa.array([p["confidence"] for p in props], pa.string()),
-            "confidence_probability": pa.array(
-                [p["confidence_probability"] for p in props], pa.float64()
-            ),
-            "properties": pa.array([json.dumps(p, sort_keys=True) for p in props], pa.string()),
-            "geometry": pa.array([shapely.to_wkb(g) for g in geoms], pa.binary()),
-        }
+        {**columns, "geometry": pa.array(list(shapely.to_wkb(geometries)), pa.binary())}
     )
-    geo = {
-        "version": "1.1.0",
-        "primary_column": "geometry",
-        "columns": {"geometry": {"encoding": "WKB", "geometry_types": types, "bbox": bounds}},
-    }
+    column_meta: dict[str, Any] = {"encoding": "WKB", "geometry_types": types}
+    if bounds and all(math.isfinite(b) for b in bounds):
+        column_meta["bbox"] = bounds
+    geo = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": column_meta}}
     table = table.replace_schema_metadata(
         {"geo": json.dumps(geo), "standoff.marking": marking.banner()}
     )
     out = Path(path)
-    pq.write_table(table, out)
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        pq.write_table(table, tmp)
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write the file: {exc}", source=str(out)) from exc
     return out
+
+
+def write_geoparquet(findings: Findings, marking: Marking, path: str | Path) -> Path:
+    """Findings as GeoParquet 1.1: one row per finding with a place (``id``, ``kind``,
+    ``marking``, ``confidence``, ``confidence_probability``, ``own_territory``, evidence
+    columns, every property as JSON in ``properties``) and a WKB ``geometry``."""
+    import pyarrow as pa
+    from shapely.geometry import shape
+
+    rows = [(f, finding_geometry(f, findings)) for f in findings.all()]
+    kept = [(f, g) for f, g in rows if g is not None]
+    props = [finding_properties(f) for f, _ in kept]
+    ts = pa.timestamp("us", tz="UTC")
+    columns = {
+        "id": pa.array([p["id"] for p in props], pa.string()),
+        "kind": pa.array([p["kind"] for p in props], pa.string()),
+        "marking": pa.array([p["marking"] for p in props], pa.string()),
+        "confidence": pa.array([p["confidence"] for p in props], pa.string()),
+        "confidence_probability": pa.array(
+            [p["confidence_probability"] for p in props], pa.float64()
+        ),
+        "own_territory": pa.array([f.own_territory for f, _ in kept], pa.bool_()),
+        "detection_count": pa.array([f.evidence.detection_count for f, _ in kept], pa.int64()),
+        "track_ids": pa.array([list(f.evidence.track_ids) for f, _ in kept], pa.list_(pa.int64())),
+        "first_utc": pa.array([f.evidence.first_utc for f, _ in kept], ts),
+        "last_utc": pa.array([f.evidence.last_utc for f, _ in kept], ts),
+        "properties": pa.array([json.dumps(p, sort_keys=True) for p in props], pa.string()),
+    }
+    return _geoparquet(columns, [shape(g) for _, g in kept], marking, path)
+
+
+def write_tracks_geoparquet(points: TrackPoints, marking: Marking, path: str | Path) -> Path:
+    """Track reports as GeoParquet 1.1: ``time`` (UTC), ``track_id``, ``marking`` and a WKB
+    Point ``geometry`` (lon, lat) per report, in time order."""
+    import pyarrow as pa
+    import shapely
+
+    n = len(points)
+    columns = {
+        "time": pa.array(points.time_utc.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+        "track_id": pa.array(points.track_id, pa.int64()),
+        "marking": pa.array([marking.banner()] * n, pa.string()),
+    }
+    geoms = list(shapely.points(points.lon_deg, points.lat_deg)) if n else []
+    return _geoparquet(columns, geoms, marking, path)
