@@ -1,13 +1,28 @@
 """Corridors: routes vehicles repeatedly drive between sites and towards the border.
 
-Candidate *traversals* are tracks (observed rows, at least ``min_length_m`` long) that touch a
-found site (within ``site_touch_m``) or end near the border (``near_border_m``).  Two
+A moving-target radar loses a vehicle now and then (a missed scan, a turn, the edge of the
+footprint), so one drive is often several tracks.  First, fragments are *joined* end-to-start:
+track B continues track A when B starts 0..``join_gap_s`` after A ended, no farther from A's
+end than A's speed x the gap x ``join_speed_factor`` + ``join_radius_m`` (position noise and
+filter lag), with headings agreeing (cosine >= ``join_cos``; within ``join_radius_m`` any
+turn short of reversing, cosine > -``join_cos``, since a tracker often drops a vehicle in a
+sharp turn, while a reversal is a stop); each end and start is used once, best-predicted
+pairs first.  A chain of joined tracks is one *trajectory*.
+
+Candidate *traversals* are trajectories (observed rows, at least ``min_length_m`` long) that touch a
+found site (within ``site_touch_m``), end near the border (``near_border_m``) or travel *in
+company*: convoys of several vehicles drive together, so a trajectory with at least
+``company_rows`` rows that have another trajectory's row within ``company_m`` and
+``company_s``, heading the same way (cosine >= ``company_cos``), is a candidate too (ordinary
+traffic rarely keeps station with another vehicle for minutes).  Two
 traversals belong to the same corridor when at least ``overlap_share`` of the shorter one's
 points lie within ``link_m`` of the other (one runs along the other); corridors are the
 connected components of that relation with at least ``min_traversals`` traversals (tracks
 starting within ``same_pass_s`` of each other, e.g. a convoy's vehicles, are one traversal).
-The centre line is the median position of the member points in ``bin_m`` bins along the
-component's principal axis.
+The centre line follows the shape of the road, not a main axis: it starts as the longest
+member and is extended, member by member (longest first), by the parts of other members that
+run on beyond its ends (a member's points farther than ``link_m`` before its first / after its
+last point near the line), so curved and fragmented routes are drawn whole.
 
 Confidence: ``logistic(-2.0 + 1.5 ln(1+traversals) + 0.5 ln(1+detections/50))``.
 """
@@ -50,6 +65,15 @@ class CorridorParams:
     same_pass_s: float = 600.0
     bin_m: float = 250.0
     simplify_m: float = 30.0
+    join_gap_s: float = 300.0
+    """Longest coverage gap bridged between two fragments of one drive."""
+    join_speed_factor: float = 1.5
+    join_radius_m: float = 300.0
+    join_cos: float = 0.5
+    company_m: float = 300.0
+    company_s: float = 20.0
+    company_cos: float = 0.8
+    company_rows: int = 5
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,7 @@ def find_corridors(
     empty = Traversals(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
     if len(obs) < 2:
         return [], empty
+    obs = _joined(obs, p)
     ids = obs.track_id
     first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     last = np.r_[first[1:] - 1, len(ids) - 1]
@@ -88,7 +113,10 @@ def find_corridors(
         touch = np.bincount(group, weights=d <= p.site_touch_m, minlength=len(first)) > 0
     elon, elat = info.frame.to_lonlat(obs.x_m[last], obs.y_m[last])
     border = np.asarray(airspace.boundary_distance_m(elon, elat)) <= p.near_border_m
-    cand = np.flatnonzero((length >= p.min_length_m) & (touch | border))
+    company = np.bincount(group, weights=_in_company(obs, p), minlength=len(first))
+    cand = np.flatnonzero(
+        (length >= p.min_length_m) & (touch | border | (company >= p.company_rows))
+    )
     if len(cand) < p.min_traversals:
         return [], empty
     rows = np.isin(group, cand)
@@ -117,7 +145,7 @@ def find_corridors(
         if len(passes) < p.min_traversals:
             continue
         sel = np.isin(cg, members)
-        line = _centre_line(px[sel], py[sel], p)
+        line = _centre_line(px[sel], py[sel], cg[sel], p)
         if line is None:
             continue
         lon, lat = info.frame.to_lonlat(line[:, 0], line[:, 1])
@@ -164,22 +192,115 @@ def find_corridors(
     return corridors, Traversals(ids[first[cand]], start_s, corridor_of)
 
 
-def _centre_line(x: FloatArray, y: FloatArray, p: CorridorParams) -> FloatArray | None:
+def _in_company(obs: TrackTable, p: CorridorParams) -> npt.NDArray[np.bool_]:
+    """Rows with another trajectory's row within ``company_m`` and ``company_s``, heading
+    the same way."""
+    scale = p.company_m / p.company_s  # metres per second of time difference
+    pts = np.column_stack([obs.x_m, obs.y_m, obs.t_s * scale])
+    pairs = cKDTree(pts).query_pairs(p.company_m * np.sqrt(2.0), output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    v = np.column_stack([obs.vx_mps, obs.vy_mps])
+    norm = np.linalg.norm(v[i], axis=1) * np.linalg.norm(v[j], axis=1)
+    cos = np.einsum("ij,ij->i", v[i], v[j]) / np.where(norm > 0, norm, np.inf)
+    ok = (
+        (obs.track_id[i] != obs.track_id[j]) & (cos >= p.company_cos)
+        & (np.hypot(obs.x_m[i] - obs.x_m[j], obs.y_m[i] - obs.y_m[j]) <= p.company_m)
+        & (np.abs(obs.t_s[i] - obs.t_s[j]) <= p.company_s)
+    )  # fmt: skip
+    out = np.zeros(len(obs), dtype=bool)
+    out[pairs[ok].ravel()] = True
+    return out
+
+
+def _joined(obs: TrackTable, p: CorridorParams) -> TrackTable:
+    """``obs`` (observed rows, sorted by track then time) with the track ids of joined
+    fragments replaced by the first fragment's id, re-sorted by trajectory then time."""
+    ids = obs.track_id
+    first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    last = np.r_[first[1:] - 1, len(ids) - 1]
+    n = len(first)
+    if n < 2:
+        return obs
+    ex, ey, et = obs.x_m[last], obs.y_m[last], obs.t_s[last]
+    evx, evy = obs.vx_mps[last], obs.vy_mps[last]
+    sx, sy, st = obs.x_m[first], obs.y_m[first], obs.t_s[first]
+    svx, svy = obs.vx_mps[first], obs.vy_mps[first]
+    speed = np.maximum(np.hypot(evx, evy), np.hypot(svx, svy))
+    reach = float(np.max(speed)) * p.join_gap_s * p.join_speed_factor + p.join_radius_m
+    m = cKDTree(np.column_stack([ex, ey])).sparse_distance_matrix(
+        cKDTree(np.column_stack([sx, sy])), reach, output_type="ndarray"
+    )
+    a, b, d = m["i"].astype(np.int64), m["j"].astype(np.int64), m["v"]
+    dt = st[b] - et[a]
+    ve = np.column_stack([evx[a], evy[a]])
+    vs = np.column_stack([svx[b], svy[b]])
+    norm = np.linalg.norm(ve, axis=1) * np.linalg.norm(vs, axis=1)
+    cos = np.einsum("ij,ij->i", ve, vs) / np.where(norm > 0, norm, np.inf)
+    ok = (
+        (a != b) & (dt > 0) & (dt <= p.join_gap_s)
+        & ((cos >= p.join_cos) | ((d <= p.join_radius_m) & (cos > -p.join_cos)))
+        & (d <= speed[a] * dt * p.join_speed_factor + p.join_radius_m)
+    )  # fmt: skip
+    a, b, dt = a[ok], b[ok], dt[ok]
+    miss = np.hypot(sx[b] - (ex[a] + evx[a] * dt), sy[b] - (ey[a] + evy[a] * dt))
+    order = np.argsort(miss, kind="stable")
+    a, b = a[order], b[order]
+    # One successor per end and one predecessor per start, best prediction first (greedy).
+    used_a = np.zeros(n, bool)
+    used_b = np.zeros(n, bool)
+    keep = np.zeros(len(a), bool)
+    for k in range(len(a)):  # loop over candidate joins (one per track end at most)
+        if not used_a[a[k]] and not used_b[b[k]]:
+            keep[k] = used_a[a[k]] = used_b[b[k]] = True
+    a, b = a[keep], b[keep]
+    _, comp = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)))
+    # The trajectory is named after its earliest fragment.
+    root = np.full(int(comp.max()) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(root, comp, ids[first])
+    new_ids = np.repeat(root[comp], last - first + 1)
+    order = np.lexsort((obs.t_s, new_ids))
+    return TrackTable(
+        new_ids[order], obs.t_s[order], obs.x_m[order], obs.y_m[order], obs.vx_mps[order],
+        obs.vy_mps[order], obs.det_id[order], obs.source,
+    )  # fmt: skip
+
+
+def _centre_line(
+    x: FloatArray, y: FloatArray, member: IntArray, p: CorridorParams
+) -> FloatArray | None:
+    """The longest member's polyline, extended by other members' parts beyond its ends
+    (rows sorted by member then time)."""
     xy = np.column_stack([x, y])
-    mean = xy.mean(axis=0)
-    _, _, vt = np.linalg.svd(xy - mean, full_matrices=False)
-    s = (xy - mean) @ vt[0]
-    b = np.floor((s - s.min()) / p.bin_m).astype(np.int64)
-    order = np.lexsort((s, b))
-    bs = b[order]
-    starts = np.flatnonzero(np.r_[True, bs[1:] != bs[:-1]])
-    counts = np.diff(np.r_[starts, len(bs)])
-    mid = starts + counts // 2  # the median point of each bin along the axis
-    pts = xy[order][mid]
-    if len(pts) < 2:
+    starts = np.flatnonzero(np.r_[True, member[1:] != member[:-1]])
+    ends = np.r_[starts[1:], len(member)]
+    seg = np.hypot(*np.diff(xy, axis=0).T)
+    seg_len = np.r_[np.add.reduceat(np.r_[seg, 0.0], starts)] if len(xy) > 1 else np.zeros(1)
+    within = seg_len - np.r_[seg, 0.0][ends - 1]  # drop the step into the next member
+    order = np.argsort(-within, kind="stable")
+    line = xy[starts[order[0]] : ends[order[0]]]
+    for k in order[1:]:  # loop over the members of one corridor (a handful)
+        pts = xy[starts[k] : ends[k]]
+        if len(line) < 2 or len(pts) < 2:
+            continue
+        ls = shapely.linestrings(line)
+        pp = shapely.points(pts)
+        near = np.flatnonzero(shapely.distance(pp, ls) <= p.link_m)
+        if not len(near):
+            continue
+        pos = shapely.line_locate_point(ls, pp[near])
+        if len(near) > 1 and pos[-1] < pos[0]:  # the member runs the other way
+            pts, pp = pts[::-1], pp[::-1]
+            near = np.sort(len(pts) - 1 - near)
+            pos = pos[::-1]
+        length = float(shapely.length(ls))
+        if near[0] > 0 and pos[0] <= p.link_m:
+            line = np.vstack([pts[: near[0]], line])
+        if near[-1] < len(pts) - 1 and length - pos[-1] <= p.link_m:
+            line = np.vstack([line, pts[near[-1] + 1 :]])
+    if len(line) < 2:
         return None
-    line = shapely.simplify(shapely.linestrings(pts), p.simplify_m)
-    return np.asarray(shapely.get_coordinates(line))
+    out = shapely.simplify(shapely.linestrings(line), p.simplify_m)
+    return np.asarray(shapely.get_coordinates(out))
 
 
 def _site_near(sites: list[Site], info: RunInfo, xy: FloatArray, radius_m: float) -> str | None:

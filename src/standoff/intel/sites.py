@@ -11,10 +11,23 @@ standing still.  Three kinds of *stop evidence* are gathered, all vectorised:
    left (the two tracks need not be the same vehicle: at a dead end, every arrival heads in
    and every departure heads out);
 3. **stationary sightings**: detections from sensors that see stopped vehicles (EO/IR, no
-   minimum detectable velocity), counted once per ``sighting_bin_s``.
+   minimum detectable velocity) that are *repeated*: another sighting lies within
+   ``still_radius_m`` at a different look ``min_look_gap_s`` to ``max_dwell_s`` apart (a parked
+   vehicle is seen again where it was; a passing one has moved hundreds of metres by the next
+   look), counted once per ``sighting_bin_s``.
 
-Evidence closer than ``cluster_eps_m`` is joined (single linkage); a cluster with at least
-``min_visits`` visits (1 + 2) or sightings becomes a :class:`~standoff.domain.findings.Site`.
+Sightings are precise (EO/IR noise is metres), stop evidence from a moving-target radar is not
+(a track ends where the vehicle slowed below the radar's minimum detectable velocity or was
+last detected, often hundreds of metres before it stopped).  So sites are built in two steps:
+
+* stationary sightings closer than ``sighting_eps_m`` (the size of a compound) are joined;
+  each such group is an *anchor* placed at the median of its sightings;
+* every visit (1, 2) within ``attach_m`` of an anchor is attached to the nearest anchor; the
+  other visits closer than ``cluster_eps_m`` are joined (single linkage) and placed at the
+  densest point of their evidence.
+
+A group with at least ``min_visits`` visits (1 + 2) or sighting bins becomes a
+:class:`~standoff.domain.findings.Site` when its confidence reaches ``min_confidence``.
 
 Confidence: ``logistic(-3.5 + 1.6 ln(1+visits) + 1.2 ln(1+sightings) + 0.4 ln(1+tracks))`` —
 one out-and-back visit alone reads "very unlikely" (0.18 with its two tracks), four visits
@@ -59,6 +72,17 @@ class SiteParams:
     min_confidence: float = 0.5
     stationary_sensors: tuple[str, ...] = ("eoir",)
     sighting_bin_s: float = 600.0
+    still_radius_m: float = 30.0
+    """A repeated sighting within this is the same parked vehicle: EO/IR noise (5 m) x 4
+    plus a vehicle's length."""
+    min_look_gap_s: float = 30.0
+    """Two sightings this far apart in time come from different looks."""
+    sighting_eps_m: float = 150.0
+    """Parked vehicles of one site (a compound, a yard, its lot) lie within this of each
+    other."""
+    attach_m: float = 600.0
+    """Radar stop evidence within this of an anchor belongs to it: a vehicle at 10 m/s
+    with a detection every 30-60 s is last seen up to ~600 m before it stops."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +161,50 @@ def _gap_pairs(ends: TrackEnds, p: SiteParams) -> tuple[IntArray, IntArray]:
     return i[np.sort(keep_j)], j[np.sort(keep_j)]
 
 
+def _stationary(detections: DetectionTable, p: SiteParams) -> npt.NDArray[np.bool_]:
+    """Detections of a stationary-capable sensor seen again within ``still_radius_m`` at
+    another look ``min_look_gap_s``..``max_dwell_s`` later or earlier."""
+    cand = np.flatnonzero(np.isin(detections.sensor, np.asarray(p.stationary_sensors, dtype=str)))
+    out = np.zeros(len(detections), dtype=bool)
+    if len(cand) < 2:
+        return out
+    xy = np.column_stack([detections.x_m[cand], detections.y_m[cand]])
+    pairs = cKDTree(xy).query_pairs(p.still_radius_m, output_type="ndarray")
+    dt = np.abs(detections.t_s[cand[pairs[:, 0]]] - detections.t_s[cand[pairs[:, 1]]])
+    ok = (dt >= p.min_look_gap_s) & (dt <= p.max_dwell_s)
+    out[cand[pairs[ok].ravel()]] = True
+    return out
+
+
+def _group(ev: StopEvents, p: SiteParams) -> IntArray:
+    """Group label of every event: anchors (stationary sightings) first, then radar visits
+    attached to the nearest anchor within ``attach_m``, then the remaining visits joined."""
+    label = np.full(len(ev), -1, dtype=np.int64)
+    sight = np.flatnonzero(ev.kind == SIGHTING)
+    visit = np.flatnonzero(ev.kind != SIGHTING)
+    k = 0
+    if len(sight):
+        lab = cluster_points(ev.x_m[sight], ev.y_m[sight], p.sighting_eps_m)
+        label[sight] = lab
+        k = int(lab.max()) + 1
+        ax = np.bincount(lab, weights=ev.x_m[sight]) / np.bincount(lab)
+        ay = np.bincount(lab, weights=ev.y_m[sight]) / np.bincount(lab)
+        if len(visit):
+            # Each visit goes to the nearest stopping place within attach_m.
+            m = cKDTree(np.column_stack([ev.x_m[visit], ev.y_m[visit]])).sparse_distance_matrix(
+                cKDTree(np.column_stack([ax, ay])), p.attach_m, output_type="ndarray"
+            )
+            vi, ai, dist = m["i"].astype(np.int64), m["j"].astype(np.int64), m["v"]
+            order = np.lexsort((dist, vi))
+            vi, ai = vi[order], ai[order]
+            first = np.r_[True, vi[1:] != vi[:-1]][: len(vi)]
+            label[visit[vi[first]]] = ai[first]
+            visit = visit[label[visit] < 0]
+    if len(visit):
+        label[visit] = k + cluster_points(ev.x_m[visit], ev.y_m[visit], p.cluster_eps_m)
+    return label
+
+
 def stop_events(tracks: TrackTable, detections: DetectionTable | None, p: SiteParams) -> StopEvents:
     """Every piece of stop evidence in the run."""
     obs = tracks.select(tracks.observed)
@@ -154,8 +222,8 @@ def stop_events(tracks: TrackTable, detections: DetectionTable | None, p: SitePa
          ends.track_id[i], ends.track_id[j], ends.n_obs[i] + ends.n_obs[j]),
     ]  # fmt: skip
     if detections is not None and len(detections):
-        still = np.isin(detections.sensor, np.asarray(p.stationary_sensors, dtype=str))
-        n = int(still.sum())
+        still = np.flatnonzero(_stationary(detections, p))
+        n = len(still)
         parts.append(
             (np.full(n, SIGHTING), detections.x_m[still], detections.y_m[still],
              detections.t_s[still], detections.t_s[still], np.full(n, -1), np.full(n, -1),
@@ -191,7 +259,7 @@ def find_sites(
     site_of = np.full(len(ev), -1, dtype=np.int64)
     if not len(ev):
         return [], ev, site_of
-    label = cluster_points(ev.x_m, ev.y_m, p.cluster_eps_m)
+    label = _group(ev, p)
     k = int(label.max()) + 1
     is_visit = ev.kind != SIGHTING
     visits = np.bincount(label, weights=is_visit, minlength=k)
@@ -215,10 +283,13 @@ def find_sites(
         )
         if conf.probability < p.min_confidence:
             continue
-        # Centre on where vehicles went and came back (visits); sightings only without them
-        # (a cued camera also sees vehicles parked near the site).
-        core = vm if len(vm) else members
-        x0, y0 = _densest_centre(ev.x_m[core], ev.y_m[core], p.cluster_eps_m / 2)
+        # Centre on the stationary sightings (metres of noise) when there are any, else on
+        # the densest part of the radar stop evidence.
+        sm = members[~is_visit[members]]
+        if len(sm):
+            x0, y0 = float(np.median(ev.x_m[sm])), float(np.median(ev.y_m[sm]))
+        else:
+            x0, y0 = _densest_centre(ev.x_m[vm], ev.y_m[vm], p.cluster_eps_m / 2)
         radius = float(np.max(np.hypot(ev.x_m[members] - x0, ev.y_m[members] - y0)))
         lon, lat = info.frame.to_lonlat(x0, y0)
         arrive = ev.arrive_s[vm] if len(vm) else ev.arrive_s[members]
