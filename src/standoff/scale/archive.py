@@ -386,23 +386,25 @@ def _run_task(task: _Task) -> dict[str, Any]:
 
 def _link(results: dict[tuple[int, int, int], dict[str, Any]], min_shared: int) -> dict[Any, Any]:
     """Union of tracks across tasks that share associated detections (hand-over)."""
-    votes: dict[tuple[Any, Any], int] = defaultdict(int)
-    by_det: dict[str, list[tuple[Any, int]]] = defaultdict(list)
-    for unit, res in sorted(results.items()):
-        rows = res["rows"]
+    import pandas as pd
+
+    units = sorted(results)
+    parts = []
+    for u, unit in enumerate(units):
+        rows = results[unit]["rows"]
         if rows is None:
             continue
         has = rows["det"] != ""
-        for det, trk in zip(rows["det"][has].tolist(), rows["track"][has].tolist(), strict=True):
-            by_det[det].append((unit, trk))
-    for owners in by_det.values():
-        if len(owners) < 2:
-            continue
-        for i in range(len(owners)):
-            for j in range(i + 1, len(owners)):
-                a, b = owners[i], owners[j]
-                if a[0] != b[0]:
-                    votes[(a, b) if a < b else (b, a)] += 1
+        parts.append(pd.DataFrame({"det": rows["det"][has], "u": u, "trk": rows["track"][has]}))
+    votes: dict[tuple[Any, Any], int] = {}
+    if parts:
+        rows_df = pd.concat(parts, ignore_index=True).drop_duplicates()
+        shared = rows_df[rows_df.duplicated("det", keep=False)]  # dets seen by 2+ tasks
+        pairs = shared.merge(shared, on="det", suffixes=("_a", "_b"))
+        pairs = pairs[pairs["u_a"] < pairs["u_b"]]
+        counts = pairs.groupby(["u_a", "trk_a", "u_b", "trk_b"]).size().reset_index(name="n")
+        for ua, ta, ub, tb, n in counts.itertuples(index=False, name=None):
+            votes[((units[int(ua)], int(ta)), (units[int(ub)], int(tb)))] = int(n)
     # Greedy, strongest evidence first: link two groups unless that would put two tracks of
     # one task in one group (each task's tracker is the authority on its own identities), so
     # a chain of links can never merge vehicles a tracker told apart.
@@ -514,36 +516,43 @@ def _write_tracks(
 ) -> tuple[int, int]:
     """Owned rows of every task with global track ids (numbered by first appearance)."""
     frames = []
+    node_of: dict[Any, int] = {}  # (unit, local track) -> node number
     for unit in sorted(results):
         rows = results[unit]["rows"]
         if rows is None:
             continue
         own = rows["owned"]
-        keys = [roots.get((unit, t), (unit, t)) for t in rows["track"][own].tolist()]
+        local = rows["track"][own]
+        uniq, inv = np.unique(local, return_inverse=True)
+        nodes = np.asarray(
+            [node_of.setdefault((unit, int(t)), len(node_of)) for t in uniq.tolist()],
+            dtype=np.int64,
+        )
         frames.append(
             {
-                "key": keys,
+                "node": nodes[inv.reshape(-1)] if len(uniq) else np.zeros(0, np.int64),
                 **{k: rows[k][own] for k in ("time", "lat", "lon", "vx", "vy", "det")},
             }
         )
-    if not frames:
+    if not frames or not node_of:
         out.mkdir(parents=True, exist_ok=True)
         return 0, 0
-    keys = [k for f in frames for k in f["key"]]
     cat = {
-        k: np.concatenate([f[k] for f in frames]) for k in ("time", "lat", "lon", "vx", "vy", "det")
+        k: np.concatenate([f[k] for f in frames])
+        for k in ("node", "time", "lat", "lon", "vx", "vy", "det")
     }
-    # Global ids by first appearance (time, then position), the same whatever ran the tasks.
-    first: dict[Any, tuple[int, float, float]] = {}
-    for k, t, la, lo in zip(
-        keys, cat["time"].tolist(), cat["lat"].tolist(), cat["lon"].tolist(), strict=True
-    ):
-        cur = first.get(k)
-        if cur is None or (t, la, lo) < cur:
-            first[k] = (t, la, lo)
-    ranking = sorted(first, key=lambda k: (first[k], repr(k)))
-    gid = {k: i + 1 for i, k in enumerate(ranking)}
-    track_id = np.asarray([gid[k] for k in keys], dtype=np.int64)
+    # Every node's global group (the root of its linked tracks), numbered by first
+    # appearance (time, then position), the same whatever ran the tasks.
+    names = sorted(node_of, key=node_of.__getitem__)
+    root_names = [roots.get(n, n) for n in names]
+    root_order = {r: i for i, r in enumerate(sorted(set(root_names), key=repr))}
+    group = np.asarray([root_order[r] for r in root_names], dtype=np.int64)[cat["node"]]
+    first = np.lexsort((cat["lon"], cat["lat"], cat["time"], group))
+    starts = first[np.r_[True, group[first][1:] != group[first][:-1]]]
+    rank = np.lexsort((group[starts], cat["lon"][starts], cat["lat"][starts], cat["time"][starts]))
+    gid = np.empty(len(root_order), dtype=np.int64)
+    gid[group[starts][rank]] = np.arange(1, len(rank) + 1)
+    track_id = gid[group]
     ix, iy = _cells(cat["lon"], cat["lat"], cell)
     day = cat["time"] // _DAY_NS
     order = np.lexsort((track_id, cat["time"]))

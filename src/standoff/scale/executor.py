@@ -137,6 +137,10 @@ class DaskExecutor:
             finally:
                 fut.release()
 
+    def warm_up(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` once on every worker (imports, compiled kernels), e.g. before timing."""
+        self._client.run(fn)
+
     def close(self) -> None:
         self._client.close()
         if self._cluster is not None:
