@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
 
 from standoff.airspace import Airspace
 from standoff.intel import (
@@ -179,3 +180,44 @@ def test_change_alert_poisson(info: RunInfo) -> None:
     steady = change_alert("a2", "site-001", np.arange(0, 40000, 3000.0), np.arange(14), info,
                           window_s=10000.0, end_s=40000.0)  # fmt: skip
     assert steady is None
+
+
+def _leg_points(
+    track_id: int, t0: float, path: list[tuple[float, float]], frm: float, to: float
+) -> dict[str, np.ndarray]:
+    """A track along the polyline ``path`` from fraction ``frm`` to ``to`` of its length, at
+    14 m/s, a row every 10 s."""
+    xy = np.asarray(path, float)
+    seg = np.hypot(*np.diff(xy, axis=0).T)
+    cum = np.r_[0.0, np.cumsum(seg)]
+    s = np.arange(frm * cum[-1], to * cum[-1], 140.0)
+    x, y = np.interp(s, cum, xy[:, 0]), np.interp(s, cum, xy[:, 1])
+    k = np.clip(np.searchsorted(cum, s, side="right") - 1, 0, len(seg) - 1)
+    ux, uy = np.diff(xy[:, 0])[k] / seg[k], np.diff(xy[:, 1])[k] / seg[k]
+    n = len(s)
+    return {
+        "track_id": np.full(n, track_id), "t_s": t0 + (s - s[0]) / 14.0, "x_m": x, "y_m": y,
+        "vx_mps": ux * 14.0, "vy_mps": uy * 14.0, "det_id": np.arange(n) + 1000 * track_id,
+    }  # fmt: skip
+
+
+def test_corridor_drawn_whole_from_passes_that_each_see_part_of_it(info: RunInfo) -> None:
+    """A route with a bend (west along a road, then north to the border), where no pass is
+    seen end to end (a moving-target radar is blind across its line of sight): the corridor
+    still runs from the site to the border, within a few hundred metres of the road."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    bx, by = (float(v) for v in info.frame.to_xy(-111.74, _border_lat(airspace, -111.74) - 0.004))
+    bend = (bx, SITE[1])
+    path = [SITE, bend, (bx, by)]
+    seen = [(0.0, 0.7), (0.3, 1.0), (0.0, 0.65), (0.35, 1.0)]
+    runs = [_leg_points(200 + k, 20000.0 + 3000 * k, path, a, b) for k, (a, b) in enumerate(seen)]
+    corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
+    conv = [c for c in corridors if c.border_lat_deg is not None]
+    assert len(conv) == 1
+    lon, lat = np.asarray(conv[0].path_lonlat_deg).T
+    line = shapely.LineString(np.column_stack(info.frame.to_xy(lon, lat)))
+    route = shapely.LineString(path)
+    probe = shapely.line_interpolate_point(route, np.linspace(0.0, route.length, 200))
+    assert float(np.max(shapely.distance(probe, line))) < 300.0
+    assert conv[0].traversal_count == 4

@@ -19,10 +19,12 @@ traversals belong to the same corridor when at least ``overlap_share`` of the sh
 points lie within ``link_m`` of the other (one runs along the other); corridors are the
 connected components of that relation with at least ``min_traversals`` traversals (tracks
 starting within ``same_pass_s`` of each other, e.g. a convoy's vehicles, are one traversal).
-The centre line follows the shape of the road, not a main axis: it starts as the longest
-member and is extended, member by member (longest first), by the parts of other members that
-run on beyond its ends (a member's points farther than ``link_m`` before its first / after its
-last point near the line), so curved and fragmented routes are drawn whole.
+The centre line follows the shape of the road, not a main axis: the members' points fall in
+``bin_m`` cells, consecutive points of one member (at most ``trace_step_m`` apart) link their
+cells, and the line is the longest of the shortest paths through that graph (its diameter),
+drawn through the cells' mean points.  So a route seen piecewise over several passes (a
+moving-target radar is blind to a vehicle driving across its line of sight) is drawn whole,
+and a member that branches off does not bend it.
 
 Confidence: ``logistic(-2.0 + 1.5 ln(1+traversals) + 0.5 ln(1+detections/50))``.
 """
@@ -35,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from standoff.airspace import Airspace
@@ -74,6 +76,8 @@ class CorridorParams:
     company_s: float = 20.0
     company_cos: float = 0.8
     company_rows: int = 5
+    trace_step_m: float = 2000.0
+    """Consecutive points of a track farther apart than this are not joined in the trace."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ def find_corridors(
         if len(passes) < p.min_traversals:
             continue
         sel = np.isin(cg, members)
-        line = _centre_line(px[sel], py[sel], cg[sel], p)
+        line = _trace_line(px[sel], py[sel], cg[sel], p)
         if line is None:
             continue
         lon, lat = info.frame.to_lonlat(line[:, 0], line[:, 1])
@@ -212,6 +216,31 @@ def _in_company(obs: TrackTable, p: CorridorParams) -> npt.NDArray[np.bool_]:
     return out
 
 
+def _merge_chains(
+    obs: TrackTable, first: IntArray, last: IntArray, a: IntArray, b: IntArray
+) -> TrackTable:
+    """Join trajectory ``a[k]``'s end to ``b[k]``'s start, best candidates first (each end
+    and each start used once); the joined trajectory takes its earliest fragment's id."""
+    ids = obs.track_id
+    n = len(first)
+    used_a = np.zeros(n, bool)
+    used_b = np.zeros(n, bool)
+    keep = np.zeros(len(a), bool)
+    for k in range(len(a)):  # loop over candidate joins (one per track end at most)
+        if not used_a[a[k]] and not used_b[b[k]]:
+            keep[k] = used_a[a[k]] = used_b[b[k]] = True
+    a, b = a[keep], b[keep]
+    _, comp = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)))
+    root = np.full(int(comp.max()) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(root, comp, ids[first])
+    new_ids = np.repeat(root[comp], last - first + 1)
+    order = np.lexsort((obs.t_s, new_ids))
+    return TrackTable(
+        new_ids[order], obs.t_s[order], obs.x_m[order], obs.y_m[order], obs.vx_mps[order],
+        obs.vy_mps[order], obs.det_id[order], obs.source,
+    )  # fmt: skip
+
+
 def _joined(obs: TrackTable, p: CorridorParams) -> TrackTable:
     """``obs`` (observed rows, sorted by track then time) with the track ids of joined
     fragments replaced by the first fragment's id, re-sorted by trajectory then time."""
@@ -244,61 +273,52 @@ def _joined(obs: TrackTable, p: CorridorParams) -> TrackTable:
     a, b, dt = a[ok], b[ok], dt[ok]
     miss = np.hypot(sx[b] - (ex[a] + evx[a] * dt), sy[b] - (ey[a] + evy[a] * dt))
     order = np.argsort(miss, kind="stable")
-    a, b = a[order], b[order]
     # One successor per end and one predecessor per start, best prediction first (greedy).
-    used_a = np.zeros(n, bool)
-    used_b = np.zeros(n, bool)
-    keep = np.zeros(len(a), bool)
-    for k in range(len(a)):  # loop over candidate joins (one per track end at most)
-        if not used_a[a[k]] and not used_b[b[k]]:
-            keep[k] = used_a[a[k]] = used_b[b[k]] = True
-    a, b = a[keep], b[keep]
-    _, comp = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)))
-    # The trajectory is named after its earliest fragment.
-    root = np.full(int(comp.max()) + 1, np.iinfo(np.int64).max)
-    np.minimum.at(root, comp, ids[first])
-    new_ids = np.repeat(root[comp], last - first + 1)
-    order = np.lexsort((obs.t_s, new_ids))
-    return TrackTable(
-        new_ids[order], obs.t_s[order], obs.x_m[order], obs.y_m[order], obs.vx_mps[order],
-        obs.vy_mps[order], obs.det_id[order], obs.source,
-    )  # fmt: skip
+    return _merge_chains(obs, first, last, a[order], b[order])
 
 
-def _centre_line(
+def _trace_line(
     x: FloatArray, y: FloatArray, member: IntArray, p: CorridorParams
 ) -> FloatArray | None:
-    """The longest member's polyline, extended by other members' parts beyond its ends
-    (rows sorted by member then time)."""
-    xy = np.column_stack([x, y])
-    starts = np.flatnonzero(np.r_[True, member[1:] != member[:-1]])
-    ends = np.r_[starts[1:], len(member)]
-    seg = np.hypot(*np.diff(xy, axis=0).T)
-    seg_len = np.r_[np.add.reduceat(np.r_[seg, 0.0], starts)] if len(xy) > 1 else np.zeros(1)
-    within = seg_len - np.r_[seg, 0.0][ends - 1]  # drop the step into the next member
-    order = np.argsort(-within, kind="stable")
-    line = xy[starts[order[0]] : ends[order[0]]]
-    for k in order[1:]:  # loop over the members of one corridor (a handful)
-        pts = xy[starts[k] : ends[k]]
-        if len(line) < 2 or len(pts) < 2:
-            continue
-        ls = shapely.linestrings(line)
-        pp = shapely.points(pts)
-        near = np.flatnonzero(shapely.distance(pp, ls) <= p.link_m)
-        if not len(near):
-            continue
-        pos = shapely.line_locate_point(ls, pp[near])
-        if len(near) > 1 and pos[-1] < pos[0]:  # the member runs the other way
-            pts, pp = pts[::-1], pp[::-1]
-            near = np.sort(len(pts) - 1 - near)
-            pos = pos[::-1]
-        length = float(shapely.length(ls))
-        if near[0] > 0 and pos[0] <= p.link_m:
-            line = np.vstack([pts[: near[0]], line])
-        if near[-1] < len(pts) - 1 and length - pos[-1] <= p.link_m:
-            line = np.vstack([line, pts[near[-1] + 1 :]])
-    if len(line) < 2:
+    """The corridor's centre line: the longest route through the members' traces.
+
+    Points fall in ``bin_m`` cells; consecutive points of one member (at most
+    ``trace_step_m`` apart) link their cells; the line is the longest of the shortest paths
+    between two cells (the graph's diameter, two Dijkstra passes) through the cells' mean
+    points, so routes observed piecewise over several passes are drawn whole and branches
+    of other members do not bend it."""
+    if len(x) < 2:
         return None
+    ij = np.column_stack([np.floor(x / p.bin_m), np.floor(y / p.bin_m)]).astype(np.int64)
+    cells, cell = np.unique(ij, axis=0, return_inverse=True)
+    cell = cell.ravel()
+    n = len(cells)
+    if n < 2:
+        return None
+    cx = np.bincount(cell, weights=x, minlength=n) / np.bincount(cell, minlength=n)
+    cy = np.bincount(cell, weights=y, minlength=n) / np.bincount(cell, minlength=n)
+    same = member[1:] == member[:-1]
+    step = np.hypot(np.diff(x), np.diff(y))
+    a, b = cell[:-1], cell[1:]
+    ok = same & (a != b) & (step <= p.trace_step_m)
+    a, b = a[ok], b[ok]
+    if not len(a):
+        return None
+    w = np.hypot(cx[a] - cx[b], cy[a] - cy[b]) + 1e-3
+    g = coo_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+    _, comp = connected_components(g, directed=False)
+    big = comp == np.bincount(comp).argmax()
+    start = int(np.flatnonzero(big)[0])
+    d0 = dijkstra(g, directed=False, indices=start)
+    u = int(np.argmax(np.where(np.isfinite(d0), d0, -1.0)))
+    du, pred = dijkstra(g, directed=False, indices=u, return_predecessors=True)
+    v = int(np.argmax(np.where(np.isfinite(du), du, -1.0)))
+    path = [v]
+    while path[-1] != u:  # walk back along the shortest path (cells, not points)
+        path.append(int(pred[path[-1]]))
+    if len(path) < 2:
+        return None
+    line = np.column_stack([cx[path[::-1]], cy[path[::-1]]])
     out = shapely.simplify(shapely.linestrings(line), p.simplify_m)
     return np.asarray(shapely.get_coordinates(out))
 

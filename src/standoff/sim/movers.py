@@ -271,8 +271,12 @@ def build_movers(
         return float((net.edge_len_m[e] / net.edge_speed_mps[e]).sum())
 
     dur = scenario.duration_s
+    part = net.parts()
     for i, site in enumerate(scenario.sites):
         node = net.anchors[site.name]
+        # Visitors come from anywhere that has a road to the site (a closed border splits
+        # the network).
+        origins = np.flatnonzero(part == part[node])
         lo, hi = site.hours_local
         span = (hi - lo) % 24.0 or 24.0
         n_days = int(np.ceil(dur / _DAY)) + 1
@@ -282,7 +286,7 @@ def build_movers(
                 # Local time of arrival, then back to seconds from start.
                 arrive_h = lo + rng.uniform(0.0, span)
                 t_arr = (day * 24.0 + arrive_h - hour0) * 3600.0
-                origin = int(rng.integers(0, net.n_nodes))
+                origin = int(origins[rng.integers(0, len(origins))])
                 dw = rng.uniform(*site.dwell_s)
                 f = rng.uniform(tr.speed_factor_min, tr.speed_factor_max)
                 if origin == node or t_arr > dur or t_arr + dw < 0:

@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from standoff.core.errors import InputError
 from standoff.geo.frame import LocalFrame
@@ -29,6 +29,8 @@ CLASS_NAMES: Final = ("highway", "secondary", "dirt")
 CLASS_SPEED_MPS: Final = np.array([28.0, 18.0, 8.0])
 """Typical free speed per road class (assumption: ~100, 65 and 29 km/h)."""
 _VERTEX_SPACING_M: Final = 1500.0
+_MIN_PART_M: Final = 5000.0
+"""Bits of road cut off by a closed border shorter than this are dropped."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,13 @@ class RoadNetwork:
     def total_length_m(self) -> float:
         return float(self.edge_len_m.sum() / 2.0)
 
+    def parts(self) -> IntArray:
+        """The connected part each node belongs to (0, 1, ...)."""
+        g = csr_matrix(
+            (np.ones(self.n_edges), (self.edge_u, self.edge_v)), shape=(self.n_nodes,) * 2
+        )
+        return np.asarray(connected_components(g, directed=False)[1], dtype=np.int64)
+
     def shortest_routes(self, source: int) -> IntArray:
         """Predecessor of every node on the fastest route from ``source`` (-9999: none)."""
         w = self.edge_len_m / self.edge_speed_mps
@@ -92,6 +101,9 @@ class _Builder:
         self.x: list[float] = []
         self.y: list[float] = []
         self.edges: dict[tuple[int, int], int] = {}
+        self.owner: list[str] | None = None
+        """Once :meth:`keep_inside` has run: the state of each node of a state's largest
+        network, "" for the others."""
 
     def node(self, x: float, y: float) -> int:
         self.x.append(float(x))
@@ -118,8 +130,14 @@ class _Builder:
             self.edge(a, b, cls)
         return ids
 
-    def nearest(self, x: float, y: float) -> int:
+    def nearest(self, x: float, y: float, state: str | None = None) -> int:
+        """The nearest node; with ``state`` (once :meth:`keep_inside` gave nodes states),
+        the nearest node of that state's largest network, when it has one."""
         d = np.hypot(np.asarray(self.x) - x, np.asarray(self.y) - y)
+        if state is not None and self.owner is not None and state in self.owner:
+            mine = np.zeros(len(d), bool)
+            mine[: len(self.owner)] = np.asarray(self.owner) == state
+            d = np.where(mine, d, np.inf)
         return int(np.argmin(d))
 
     def wiggly(
@@ -145,7 +163,53 @@ class _Builder:
         ys = ay + u * (by - ay) + off * ny
         return self.polyline(xs, ys, cls, first=a, last=last)
 
+    def keep_inside(self, frame: LocalFrame, country: str | None, source: str) -> None:
+        """Drop every road that crosses a land border (with ``country``: every road with an
+        end outside that state), then the bits of road left shorter than ``_MIN_PART_M``
+        (nodes renumbered).  Each state's network may be in several parts; vehicles stay on
+        the part they start on."""
+        from standoff.airspace import Airspace
+
+        x, y = np.asarray(self.x), np.asarray(self.y)
+        lon, lat = frame.to_lonlat(x, y)
+        owner = Airspace.load().owner_at(lon, lat)
+        und = np.asarray(list(self.edges.keys()), dtype=np.int64).reshape(-1, 2)
+        cls = np.asarray(list(self.edges.values()), dtype=np.int64)
+        ok = owner[und[:, 0]] == owner[und[:, 1]]
+        if country is not None:
+            ok &= owner[und[:, 0]] == country
+        und, cls = und[ok], cls[ok]
+        n = len(x)
+        g = csr_matrix((np.ones(len(und)), (und[:, 0], und[:, 1])), shape=(n, n))
+        _, label = connected_components(g, directed=False)
+        seg = np.hypot(x[und[:, 0]] - x[und[:, 1]], y[und[:, 0]] - y[und[:, 1]])
+        part_len = np.bincount(label[und[:, 0]], weights=seg, minlength=int(label.max()) + 1)
+        keep = np.zeros(n, bool)
+        keep[und.ravel()] = True
+        keep &= part_len[label] >= _MIN_PART_M
+        if not keep.any():
+            raise InputError(
+                f"no generated road lies inside {country or 'one state'}",
+                source=source,
+                field="roads.generate.country" if country else "roads.generate.closed_border",
+                value=country or True,
+            )
+        # Named places join the largest part of their state's network.
+        main = np.zeros(n, bool)
+        for state in np.unique(owner[keep]):  # one pass per state (two or three)
+            mine = keep & (owner == state)
+            main |= mine & (label == np.argmax(np.bincount(label[mine], weights=None)))
+        new_id = np.cumsum(keep) - 1
+        self.x, self.y = [float(v) for v in x[keep]], [float(v) for v in y[keep]]
+        self.owner = [str(o) if m else "" for o, m in zip(owner[keep], main[keep], strict=True)]
+        self.edges = {
+            (int(new_id[a]), int(new_id[b])): int(c)
+            for (a, b), c in zip(und, cls, strict=True)
+            if keep[a] and keep[b]
+        }
+
     def finish(self, anchors: dict[str, int]) -> RoadNetwork:
+
         x = np.asarray(self.x)
         y = np.asarray(self.y)
         und = np.asarray(list(self.edges.keys()), dtype=np.int64).reshape(-1, 2)
@@ -180,7 +244,8 @@ def build_network(
     anchors: list[tuple[str, float, float]],
 ) -> RoadNetwork:
     """Generate (or assemble from ``settings.lines``) the network; connect each anchor
-    (name, lon, lat) to its nearest road by a dirt spur."""
+    (name, lon, lat) to its nearest road (of its own state's network, when the border is
+    closed) by a dirt spur."""
     b = _Builder()
     border_xy: list[tuple[float, float]] = []
     if settings.lines:
@@ -236,12 +301,22 @@ def build_network(
             ty = min(max(b.y[a] + length * np.sin(ang), ymin), ymax)
             if np.hypot(tx - b.x[a], ty - b.y[a]) > 500.0:
                 b.wiggly(a, tx, ty, 2, rng, 0.3)
+        if settings.country is not None or settings.closed_border:
+            b.keep_inside(frame, settings.country, settings.source)
     if not b.x:
         raise InputError("the road network is empty", source=settings.source)
     named: dict[str, int] = {}
-    for name, lon, lat in anchors:
+    states: list[str | None] = [None] * len(anchors)
+    if b.owner is not None and anchors:
+        from standoff.airspace import Airspace
+
+        states = [
+            str(o)
+            for o in Airspace.load().owner_at([a[1] for a in anchors], [a[2] for a in anchors])
+        ]
+    for (name, lon, lat), state in zip(anchors, states, strict=True):
         ax, ay = frame.to_xy(lon, lat)
-        near = b.nearest(float(ax), float(ay))
+        near = b.nearest(float(ax), float(ay), state)
         if np.hypot(b.x[near] - float(ax), b.y[near] - float(ay)) < 50.0:
             named[name] = near
             continue

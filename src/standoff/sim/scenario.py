@@ -69,6 +69,12 @@ class RoadSettings:
     dirt_tracks: int
     lines: tuple[RoadLine, ...] = ()
     source: str = "generated"
+    country: str | None = None
+    """ISO3 code: a generated network keeps only the roads inside that state's land (the
+    vendored boundary data), so that no road crosses the border."""
+    closed_border: bool = False
+    """A generated network keeps the roads of every state but none that crosses a border:
+    each state's largest connected network is kept, and vehicles stay on their side."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,8 @@ class _Generate(_Strict):
     towns: int = Field(default=10, ge=1, le=500)
     highways: int = Field(default=2, ge=1, le=20)
     dirt_tracks: int = Field(default=10, ge=0, le=2000)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    closed_border: bool = False
 
 
 class _Roads(_Strict):
@@ -418,7 +426,14 @@ def parse_scenario(document: Any, *, source: str, base_dir: Path | None = None) 
                 field="roads.generate.bbox_deg",
                 value=b,
             )
-        roads = RoadSettings((b[0], b[1], b[2], b[3]), g.towns, g.highways, g.dirt_tracks)
+        roads = RoadSettings(
+            (b[0], b[1], b[2], b[3]),
+            g.towns,
+            g.highways,
+            g.dirt_tracks,
+            country=g.country,
+            closed_border=g.closed_border,
+        )
     else:
         assert m.roads.file is not None
         lines = _read_roads_geojson(m.roads.file, source, base_dir or Path("."))
@@ -558,6 +573,7 @@ wind: {speed_mps: 8, from_deg: 250}
 roads:
   generate:
     bbox_deg: [-112.5, 30.95, -110.95, 31.85]   # [lon_min, lat_min, lon_max, lat_max]
+    closed_border: true      # roads on both sides, none crossing the border between ports
     towns: 12
     highways: 2
     dirt_tracks: 14
@@ -578,12 +594,12 @@ border_points:                 # a little south of the line, in Mexico
   - {name: bp-altar, lon_deg: -111.9, lat_deg: 31.58}
   - {name: bp-sasabe, lon_deg: -111.55, lat_deg: 31.475}
   - {name: bp-east, lon_deg: -111.3, lat_deg: 31.395}
-routes:
-  - {name: convoy-1, from_site: site-alpha, to: bp-sasabe, depart_s: [3600, 19800],
+routes:                        # each convoy runs every two hours through the night
+  - {name: convoy-1, from_site: site-alpha, to: bp-sasabe, depart_s: [3600], every_s: 7200,
      vehicles: 3, spacing_s: 40, speed_mps: 14}
-  - {name: convoy-2, from_site: site-charlie, to: bp-west, depart_s: [7200], every_s: 14400,
+  - {name: convoy-2, from_site: site-charlie, to: bp-west, depart_s: [7200], every_s: 7200,
      vehicles: 2, spacing_s: 60, speed_mps: 12}
-  - {name: convoy-3, from_site: site-delta, to: bp-altar, depart_s: [12600],
+  - {name: convoy-3, from_site: site-delta, to: bp-altar, depart_s: [12600], every_s: 7200,
      vehicles: 4, spacing_s: 30, speed_mps: 10}
 sensors:
   gmti: {pd_max: 0.9, false_alarms_per_km2: 0.003}
