@@ -82,3 +82,31 @@ def test_not_yaml(tmp_path: Path) -> None:
     p.write_text("name: [unclosed\n")
     with pytest.raises(InputError, match="not valid YAML at line"):
         load_mission(p)
+
+
+@pytest.mark.parametrize(
+    ("point", "needle"),
+    [
+        ({"name": "p", "lon_deg": -111.4, "lat_deg": 31.4, "sensor": "sonar"}, r"look_points\[0\]"),
+        ({"name": "p", "lon_deg": -111.4, "lat_deg": 95.0}, r"look_points\.0\.lat_deg"),
+        ({"name": "p", "lon_deg": -111.4, "lat_deg": 31.4, "colour": 1}, r"look_points\.0\.colour"),
+        ({"name": "p", "lon_deg": -111.4, "lat_deg": 31.4, "priority": 0}, "priority"),
+    ],
+)
+def test_bad_look_points_name_the_field(point: dict[str, object], needle: str) -> None:
+    doc = _demo()
+    doc["look_points"] = [point]
+    with pytest.raises(InputError, match=needle):
+        parse_mission(doc, source="mission.yaml")
+
+
+def test_look_points_need_unique_names_and_resolve_their_sensor() -> None:
+    doc = _demo()
+    point = {"name": "p", "lon_deg": -111.4, "lat_deg": 31.4}
+    doc["look_points"] = [point, dict(point)]
+    with pytest.raises(InputError, match=r"look_points\[1\]\.name"):
+        parse_mission(doc, source="mission.yaml")
+    doc["look_points"] = [point]
+    (lp,) = parse_mission(doc, source="mission.yaml").look_points
+    assert lp.sensor.name == "eoir"
+    assert lp.priority == 1.0

@@ -20,6 +20,8 @@ from standoff.plan import DEMO_MISSION_YAML, parse_mission, plan_mission
 
 def _mission(**changes: Any) -> dict[str, Any]:
     doc = yaml.safe_load(DEMO_MISSION_YAML)
+    if "aoi" in changes:  # the demo's look points lie in the demo's AOIs
+        doc.pop("look_points", None)
     doc.update(changes)
     return doc  # type: ignore[no-any-return]
 
@@ -220,3 +222,54 @@ def test_an_aoi_beyond_the_endurance_is_reported_not_dropped(airspace: Airspace)
     assert "endurance" in by_name["matamoros"].note
     assert by_name["matamoros"].covered_m2 == 0.0
     assert plan.endurance_reserve_s >= 0
+
+
+def test_look_points_stay_in_their_sensors_reach(
+    airspace: Airspace, demo_plan: MissionPlan
+) -> None:
+    """Each of the demo's look points is within the camera's slant range for a real share of
+    the time on station (the planner keeps it in reach all the way round some orbit)."""
+    report = demo_plan.extra["look_points"]
+    assert [p["name"] for p in report] == ["tip-1", "tip-2", "tip-3", "tip-4"]
+    for point in report:
+        assert point["reachable"], point
+        assert point["in_reach_share"] >= 0.1, point
+        assert point["nearest_slant_m"] <= 20_000.0
+    # A mission without look points gets no report of them.
+    doc = _mission()
+    doc.pop("look_points")
+    plain = plan_mission(airspace, parse_mission(doc, source="m.yaml"))
+    assert plain.extra["look_points"] == []
+
+
+def test_a_look_point_nothing_legal_can_reach_is_reported_with_numbers(
+    airspace: Airspace,
+) -> None:
+    """Like an AOI beyond the endurance, a look point no legal orbit can keep in reach is
+    reported (not reachable, with the distances), not silently dropped; the plan stands."""
+    doc = _mission(look_points=[{"name": "deep", "lon_deg": -111.45, "lat_deg": 31.0}])
+    plan = plan_mission(airspace, parse_mission(doc, source="m.yaml"))
+    (point,) = plan.extra["look_points"]
+    assert point["reachable"] is False
+    assert point["in_reach_share"] == 0.0
+    assert "closest legal orbit flies" in point["note"]
+    assert "eoir ground reach at 7,600 m is 18.5 km" in point["note"]
+
+
+def test_fillet_is_tangent_to_both_legs_at_the_turn_radius() -> None:
+    from standoff.plan.planner import _fillet
+
+    a, v, b = np.array([0.0, 0.0]), np.array([10_000.0, 0.0]), np.array([16_000.0, 6_000.0])
+    arc = _fillet(a, v, b, 1_000.0, 50.0)
+    assert arc is not None
+    # Starts on the first leg, ends on the second, every point at the radius from one centre.
+    assert abs(arc[0][1]) < 1e-6
+    assert 0.0 < arc[0][0] < v[0]
+    d2 = (b - v) / np.hypot(*(b - v))
+    off = arc[-1] - v
+    assert abs(off[0] * d2[1] - off[1] * d2[0]) < 1e-6
+    centre = arc[0] + np.array([0.0, 1_000.0])  # a left turn: the centre is on the left
+    assert np.allclose(np.hypot(*(arc - centre).T), 1_000.0)
+    # Too short a leg for the arc, or no bend at all: no fillet.
+    assert _fillet(a, v, v + np.array([300.0, 300.0]), 1_000.0, 50.0) is None
+    assert _fillet(a, v, np.array([20_000.0, 0.0]), 1_000.0, 50.0) is None

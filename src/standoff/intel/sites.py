@@ -27,7 +27,8 @@ last detected, often hundreds of metres before it stopped).  So sites are built 
   densest point of their evidence.
 
 A group with at least ``min_visits`` visits (1 + 2) or sighting bins becomes a
-:class:`~standoff.domain.findings.Site` when its confidence reaches ``min_confidence``.
+:class:`~standoff.domain.findings.Site` when its confidence is above ``min_confidence``
+("likely" or better).
 
 Confidence: ``logistic(-3.5 + 1.6 ln(1+visits) + 1.2 ln(1+sightings) + 0.4 ln(1+tracks))`` —
 one out-and-back visit alone reads "very unlikely" (0.18 with its two tracks), four visits
@@ -69,7 +70,9 @@ class SiteParams:
     reverse_cos: float = -0.5
     cluster_eps_m: float = 200.0
     min_visits: int = 2
-    min_confidence: float = 0.5
+    min_confidence: float = 0.55
+    """A site is reported when it is at least "likely" (ICD 203: above 0.55); radar-only
+    stop evidence at "roughly even chance" is a coverage gap as often as a place."""
     stationary_sensors: tuple[str, ...] = ("eoir",)
     sighting_bin_s: float = 600.0
     still_radius_m: float = 30.0
@@ -281,7 +284,7 @@ def find_sites(
                 "tracks": (0.4, float(len(tr))),
             },
         )
-        if conf.probability < p.min_confidence:
+        if conf.probability <= p.min_confidence:
             continue
         # Centre on the stationary sightings (metres of noise) when there are any, else on
         # the densest part of the radar stop evidence.

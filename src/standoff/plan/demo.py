@@ -31,4 +31,10 @@ aoi:                     # areas of interest: GeoJSON geometries (lon, lat), inl
       type: Polygon
       coordinates: [[[-112.4, 31.35], [-111.7, 31.35], [-111.7, 31.75],
                      [-112.4, 31.75], [-112.4, 31.35]]]
+look_points:             # places the camera (EO/IR) must reach from the orbits: the ones
+                         # named in the partner agency's request for information
+  - {name: tip-1, lon_deg: -111.45, lat_deg: 31.36, sensor: eoir}
+  - {name: tip-2, lon_deg: -111.58, lat_deg: 31.40, sensor: eoir}
+  - {name: tip-3, lon_deg: -112.15, lat_deg: 31.56, sensor: eoir}
+  - {name: tip-4, lon_deg: -111.98, lat_deg: 31.52, sensor: eoir}
 """

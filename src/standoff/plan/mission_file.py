@@ -27,7 +27,7 @@ from standoff.platforms import (
     resolve_sensor,
 )
 
-__all__ = ["AoiRequest", "MissionRequest", "load_mission", "parse_mission"]
+__all__ = ["AoiRequest", "LookPoint", "MissionRequest", "load_mission", "parse_mission"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,18 @@ class AoiRequest:
     name: str
     priority: float
     geometry: BaseGeometry
+
+
+@dataclass(frozen=True)
+class LookPoint:
+    """A place a sensor must be able to look at from the orbits (e.g. a site a partner's
+    request names, for the EO/IR camera): the planner keeps it within the sensor's reach."""
+
+    name: str
+    lon_deg: float
+    lat_deg: float
+    sensor: SensorSpec
+    priority: float
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class MissionRequest:
     on_station_s: float | None
     max_orbits: int
     source: str
+    look_points: tuple[LookPoint, ...] = ()
 
 
 def _default_sensors() -> list[str | dict[str, Any]]:
@@ -69,6 +82,15 @@ class _Aoi(BaseModel):
     name: str = Field(min_length=1, max_length=80)
     priority: float = Field(default=1.0, gt=0)
     geometry: dict[str, Any] | str
+
+
+class _LookPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=80)
+    lon_deg: float = Field(ge=-180, le=180)
+    lat_deg: float = Field(ge=-90, le=90)
+    sensor: str = "eoir"
+    priority: float = Field(default=1.0, gt=0)
 
 
 class _Mission(BaseModel):
@@ -84,6 +106,7 @@ class _Mission(BaseModel):
     on_station_s: float | None = Field(default=None, gt=0)
     max_orbits: int = Field(default=4, ge=1, le=12)
     aoi: list[_Aoi] = Field(min_length=1)
+    look_points: list[_LookPoint] = Field(default_factory=list, max_length=50)
 
     @field_validator("start")
     @classmethod
@@ -188,6 +211,24 @@ def parse_mission(document: Any, *, source: str, base_dir: Path | None = None) -
         )
         for i, a in enumerate(model.aoi)
     )
+    by_name = {spec.name: spec for spec in sensors}
+    looks: list[LookPoint] = []
+    for i, lp in enumerate(model.look_points):
+        if lp.sensor not in by_name:
+            raise InputError(
+                f"not one of the mission's sensors ({', '.join(by_name)})",
+                source=source,
+                field=f"look_points[{i}].sensor",
+                value=lp.sensor,
+            )
+        if any(lp.name == other.name for other in looks):
+            raise InputError(
+                "look point names must be unique",
+                source=source,
+                field=f"look_points[{i}].name",
+                value=lp.name,
+            )
+        looks.append(LookPoint(lp.name, lp.lon_deg, lp.lat_deg, by_name[lp.sensor], lp.priority))
     lon, lat, elev = _base(model.base, source)
     return MissionRequest(
         name=model.name,
@@ -205,6 +246,7 @@ def parse_mission(document: Any, *, source: str, base_dir: Path | None = None) -
         on_station_s=model.on_station_s,
         max_orbits=model.max_orbits,
         source=source,
+        look_points=tuple(looks),
     )
 
 

@@ -52,6 +52,9 @@ class PlannerOptions:
     safety_m: float = 100.0
     transit_spacing_m: float = 1_000.0
     orbit_spacing_m: float = 150.0
+    look_share: float = 0.15
+    """Share of the time on station given to each look point, on the orbit that first keeps
+    it in reach (the rest is shared by the AOI coverage each orbit adds)."""
 
 
 def _largest_part_containing(geom: BaseGeometry, point: Point) -> BaseGeometry | None:
@@ -154,6 +157,65 @@ class _Leg:
         return np.where(self.arc, loiter_mps, cruise_mps).astype(np.float64)
 
 
+def _fillet(
+    a: FloatArray, v: FloatArray, b: FloatArray, radius: float, spacing: float
+) -> FloatArray | None:
+    """The arc of ``radius`` tangent to the segments a-v and v-b, from the first tangent
+    point to the second (None when the bend is too slight, too sharp, or the segments too
+    short for it)."""
+    u1, u2 = v - a, b - v
+    l1, l2 = float(np.hypot(*u1)), float(np.hypot(*u2))
+    if l1 < 1e-6 or l2 < 1e-6:
+        return None
+    u1, u2 = u1 / l1, u2 / l2
+    turn = float(np.arctan2(u1[0] * u2[1] - u1[1] * u2[0], u1 @ u2))  # + left, - right
+    if abs(turn) < np.radians(1.0) or abs(turn) > np.radians(150.0):
+        return None
+    t = radius * np.tan(abs(turn) / 2.0)
+    if t > 0.5 * l1 or t > 0.5 * l2:
+        return None
+    p1 = v - u1 * t
+    left = np.array([-u1[1], u1[0]])
+    centre = p1 + left * radius * np.sign(turn)
+    a0 = float(np.arctan2(*(p1 - centre)[::-1]))
+    n = max(2, int(np.ceil(abs(turn) * radius / spacing)) + 1)
+    ang = a0 + np.linspace(0.0, turn, n)
+    return np.asarray(centre + radius * np.column_stack([np.cos(ang), np.sin(ang)]), np.float64)
+
+
+def _filleted(
+    inner: FloatArray,
+    before: FloatArray | None,
+    after: FloatArray | None,
+    radius: float,
+    spacing: float,
+) -> list[tuple[FloatArray, bool]]:
+    """``inner``'s bends rounded with turn-radius arcs (see :func:`_fillet`), as pieces
+    (straight points, arc points); ``before``/``after`` are the points the transit comes
+    from and goes to."""
+    if len(inner) == 0:
+        return []
+    pts = [p for p in (before,) if p is not None] + list(inner)
+    pts += [p for p in (after,) if p is not None]
+    hi = len(pts) - 1
+    out: list[tuple[FloatArray, bool]] = []
+    straight: list[FloatArray] = []
+    for i in range(len(pts)):  # a loop over a transit's few bends
+        if (before is not None and i == 0) or (after is not None and i == hi):
+            continue
+        arc = _fillet(pts[i - 1], pts[i], pts[i + 1], radius, spacing) if 1 <= i < hi else None
+        if arc is None:
+            straight.append(pts[i])
+            continue
+        if straight:
+            out.append((np.asarray(straight), False))
+            straight = []
+        out.append((arc, True))
+    if straight:
+        out.append((np.asarray(straight), False))
+    return out
+
+
 def _join_leg(
     route: FloatArray,
     leave: _OrbitJoin | None,
@@ -202,7 +264,13 @@ def _join_leg(
             pieces.append((np.vstack([start, leave.centre]), False))
         else:
             pieces.append((_cw_arc(leave.centre, radius, leave.start_rad, out_rad, spacing), True))
-    pieces.append((inner, False))
+    prev = pieces[-1][0][-1] if pieces else None
+    after = None
+    if reach is not None and in_rad is not None:
+        after = reach.centre + radius * np.array([np.cos(in_rad), np.sin(in_rad)])
+    elif reach is not None:
+        after = reach.centre
+    pieces.extend(_filleted(inner, prev, after, radius, spacing))
     if reach is not None:
         end = reach.centre + radius * np.array([np.cos(reach.start_rad), np.sin(reach.start_rad)])
         if in_rad is None:
@@ -336,6 +404,35 @@ def plan_mission(
     cy: FloatArray = np.concatenate(cy_l)
     cw: FloatArray = np.concatenate(cw_l)
     caoi = np.concatenate(caoi_l)
+    n_aoi_cells = len(cx)
+    see_cell = np.full(n_aoi_cells, radius + reach)
+    unreachable: dict[str, str] = {}  # look point -> why no orbit can keep it in reach
+
+    # --- look points: one cell each, worth as much as all the AOIs together (so orbits
+    # that keep them in their sensor's reach come first), seen within that sensor's reach
+    if req.look_points:
+        lx, ly = frame.to_xy(
+            [lp.lon_deg for lp in req.look_points], [lp.lat_deg for lp in req.look_points]
+        )
+        lx, ly = np.atleast_1d(lx), np.atleast_1d(ly)
+        l_reach = np.asarray([lp.sensor.ground_reach_m(req.altitude_m) for lp in req.look_points])
+        # The closest an orbit can keep a point all the way round: a circle centred on the
+        # edge of the region orbit axes may use.
+        gap = shapely.distance(axis_region, shapely.points(lx, ly)) + radius
+        for lp, g, r in zip(req.look_points, gap, l_reach, strict=True):
+            if g > r:
+                unreachable[lp.name] = (
+                    f"the closest legal orbit flies {g / 1000:,.1f} km from it at best; "
+                    f"{lp.sensor.name} ground reach at {req.altitude_m:,.0f} m is "
+                    f"{r / 1000:,.1f} km"
+                )
+        aoi_w = float(cw.sum())
+        cx = np.concatenate([cx, lx])
+        cy = np.concatenate([cy, ly])
+        weights = [0.0 if lp.name in unreachable else lp.priority * aoi_w for lp in req.look_points]
+        cw = np.concatenate([cw, weights])
+        caoi = np.concatenate([caoi, np.full(len(lx), -1, dtype=np.int64)])
+        see_cell = np.concatenate([see_cell, radius + l_reach])
 
     # --- candidate orbits along the axis region's edge facing the coverable cells
     see = radius + reach
@@ -348,6 +445,9 @@ def plan_mission(
         s = np.arange(0.0, length, opt.candidate_spacing_m)
         pts = shapely.line_interpolate_point(ring, s)
         near = shapely.distance(c_union, pts) < see
+        if len(cx) > n_aoi_cells:
+            look = shapely.multipoints(np.column_stack([cx, cy])[n_aoi_cells:])
+            near |= shapely.distance(look, pts) < float(see_cell[n_aoi_cells:].max())
         for si in s[near]:
             p = np.asarray(ring.interpolate(si).coords[0])
             q0 = np.asarray(ring.interpolate(max(si - 500.0, 0.0)).coords[0])
@@ -384,13 +484,24 @@ def plan_mission(
     covers = np.zeros((len(seg_a), len(cx)), dtype=bool)
     for chunk in range(0, len(seg_a), 256):
         sl = slice(chunk, chunk + 256)
-        covers[sl] = _segment_distance(cx, cy, seg_a[sl], seg_b[sl]) <= see
+        covers[sl] = _segment_distance(cx, cy, seg_a[sl], seg_b[sl]) <= see_cell[None, :]
+    if len(cx) > n_aoi_cells:
+        # A look point must stay in reach all the way round the orbit: from the far end of
+        # its axis, plus the turn radius.
+        lx, ly = cx[n_aoi_cells:], cy[n_aoi_cells:]
+        far = np.maximum(
+            np.hypot(lx[None, :] - seg_a[:, :1], ly[None, :] - seg_a[:, 1:]),
+            np.hypot(lx[None, :] - seg_b[:, :1], ly[None, :] - seg_b[:, 1:]),
+        )
+        covers[:, n_aoi_cells:] = far + radius <= see_cell[None, n_aoi_cells:] - radius
 
     # --- greedy maximal covering
     uncovered = np.ones(len(cx), dtype=bool)
     total_w = float(cw.sum())
     chosen: list[int] = []
     gains: list[float] = []
+    aoi_gains: list[float] = []  # the AOI part of each gain: it shares the time on station
+    looks_first: list[int] = []  # look points each orbit is the first to keep in reach
     for _ in range(req.max_orbits):
         gain = covers.astype(np.float64) @ (cw * uncovered)
         gain = gain - 1e-9 * total_w * leg_len / 60_000.0  # shorter orbits win ties
@@ -399,6 +510,10 @@ def plan_mission(
             break
         chosen.append(best)
         gains.append(float(gain[best]))
+        aoi_gains.append(
+            float(covers[best, :n_aoi_cells] @ (cw[:n_aoi_cells] * uncovered[:n_aoi_cells]))
+        )
+        looks_first.append(int((covers[best, n_aoi_cells:] & uncovered[n_aoi_cells:]).sum()))
         uncovered &= ~covers[best]
     covered_w = total_w - float((cw * uncovered).sum())
     residual = np.sort(covers.astype(np.float64) @ (cw * uncovered))[::-1][: len(chosen)]
@@ -487,8 +602,12 @@ def plan_mission(
             )
         dropped.append(order.pop())
     wanted = available if req.on_station_s is None else min(req.on_station_s, available)
-    share = np.asarray([gains[chosen.index(chosen[i])] for i in order])
+    share = np.asarray([aoi_gains[i] for i in order])
     share = share / share.sum() if share.sum() > 0 else np.full(len(order), 1.0 / len(order))
+    looked = np.asarray([opt.look_share * looks_first[i] for i in order])
+    if looked.sum() > 0:
+        looked = looked / max(1.0, looked.sum())
+        share = share * (1.0 - looked.sum()) + looked
     laps = [max(1, int(np.floor(wanted * s / p))) for s, p in zip(share, periods, strict=True)]
 
     # --- assemble the nominal path in lon/lat with times
@@ -663,5 +782,54 @@ def plan_mission(
             "candidates": len(seg_a),
             "cells": len(cx),
             "cell_m": cell,
+            "look_points": _look_point_report(
+                req,
+                path_lon,
+                path_lat,
+                path_t,
+                [leg for leg in legs if leg.kind == "orbit"],
+                unreachable,
+            ),
         },
     )
+
+
+def _look_point_report(
+    req: MissionRequest,
+    lon: FloatArray,
+    lat: FloatArray,
+    t_s: FloatArray,
+    orbits: list[PlanLeg],
+    unreachable: dict[str, str],
+) -> list[dict[str, object]]:
+    """Each look point: how long, on station, the nominal path keeps it within its sensor's
+    slant range, and whether an orbit could keep it in reach at all (with why not)."""
+    if not req.look_points or len(t_s) < 2:
+        return []
+    mid = 0.5 * (t_s[1:] + t_s[:-1])
+    dt = np.diff(t_s)
+    on = np.zeros(len(mid), dtype=bool)
+    for leg in orbits:
+        on |= (mid >= leg.start_s) & (mid < leg.end_s)
+    out: list[dict[str, object]] = []
+    for lp in req.look_points:  # a handful of points, each against the whole path at once
+        _, _, ground = WGS84.inv(
+            lon[:-1], lat[:-1], np.full(len(mid), lp.lon_deg), np.full(len(mid), lp.lat_deg)
+        )
+        slant = np.hypot(np.asarray(ground), req.altitude_m)
+        inside = on & (slant <= lp.sensor.max_slant_range_m)
+        total = float(dt[on].sum())
+        out.append(
+            {
+                "name": lp.name,
+                "sensor": lp.sensor.name,
+                "lon_deg": lp.lon_deg,
+                "lat_deg": lp.lat_deg,
+                "in_reach_s": round(float(dt[inside].sum()), 1),
+                "in_reach_share": round(float(dt[inside].sum()) / total, 3) if total else 0.0,
+                "nearest_slant_m": round(float(slant[on].min()), 1) if on.any() else None,
+                "reachable": lp.name not in unreachable,
+                "note": unreachable.get(lp.name, ""),
+            }
+        )
+    return out
