@@ -125,3 +125,46 @@ def test_non_plain_containers_and_enums() -> None:
     assert canonical_json({"e": Colour.RED, "i": Level.HIGH, "t": (1, 2)}) == (
         b'{"e":"red","i":3,"t":[1,2]}'
     )
+
+
+_labels = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x2FF, exclude_characters="\x7f"),
+    min_size=1,
+    max_size=10,
+).filter(str.isprintable)
+_digests = st.binary(min_size=32, max_size=32).map(bytes.hex)
+
+
+@settings(max_examples=300)
+@given(
+    who=_labels,
+    action=_labels,
+    objects=st.dictionaries(_labels, _digests, max_size=3),
+    details=st.dictionaries(_any_text, _any_json, max_size=4),
+    seq=st.integers(min_value=0, max_value=2**53 - 1),
+    micros=st.integers(min_value=0, max_value=10**15),
+)
+def test_audit_entry_template_is_byte_identical_to_rfc8785(
+    who: str, action: str, objects: dict[str, str], details: dict[str, Any], seq: int, micros: int
+) -> None:
+    """The append hot path writes the entry from a template; it must equal JCS exactly."""
+    from datetime import UTC, datetime, timedelta
+
+    from standoff.oversight.audit import AuditEvent, _entry_bytes
+
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+    prev = bytes(range(32))
+    got = _entry_bytes(AuditEvent(who, action, at, objects, details), seq, prev)
+    expected = rfc8785.dumps(
+        {
+            "v": 1,
+            "seq": seq,
+            "prev_entry_sha256_hex": prev.hex(),
+            "who": who,
+            "action": action,
+            "at_utc": at.isoformat(timespec="microseconds")[:26] + "Z",
+            "objects_sha256_hex": objects,
+            "details": details,
+        }
+    )
+    assert got == expected

@@ -16,7 +16,10 @@ win), and appended to the audit log with its reason; a refusal raises
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,8 +29,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from standoff.core.errors import InputError, PolicyDenied
 from standoff.core.files import load_yaml
+from standoff.oversight._utc import format_utc
 from standoff.oversight.audit import AuditEvent, AuditLog
-from standoff.oversight.policy import Decision, decision_event
+from standoff.oversight.policy import (
+    Decision,
+    check_mandate,
+    check_window,
+    decision_event,
+    sortie_span,
+)
+from standoff.platforms.catalogue import AIRCRAFT, SENSORS
 
 __all__ = [
     "ROLES",
@@ -37,8 +48,11 @@ __all__ = [
     "User",
     "Users",
     "act",
+    "approval_decision",
     "load_users",
+    "mission_id_of",
     "parse_users",
+    "plan_sha256_of",
     "require_approved",
     "submit",
 ]
@@ -168,6 +182,8 @@ class MissionStore(Protocol):
         self, plan_sha256: str, mission_id: str, document: str, *, now: datetime
     ) -> None: ...
 
+    def plan_document(self, plan_sha256: str) -> str | None: ...
+
     def add_user(
         self,
         name: str,
@@ -181,13 +197,47 @@ class MissionStore(Protocol):
     def users(self) -> Any: ...
 
 
-def _mission_id(name: str, plan_sha256: str) -> str:
-    return f"{name}-{plan_sha256[:12]}"
+def plan_sha256_of(plan_document: str) -> str:
+    """The hash that names a plan: SHA-256 of its ``plan.json`` text (UTF-8 bytes)."""
+    return hashlib.sha256(plan_document.encode("utf-8")).hexdigest()
+
+
+def mission_id_of(mission_name: str, plan_sha256: str) -> str:
+    """A mission's id: its name and the first 12 hex digits of its plan's hash, so a
+    re-planned mission is a new mission that needs its own approval."""
+    return f"{mission_name}-{plan_sha256[:12]}"
+
+
+def _platform_documents(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The catalogue specs of the aircraft and sensors a plan names (checked too)."""
+    out: dict[str, Any] = {}
+    name = plan.get("aircraft_name")
+    if isinstance(name, str) and name in AIRCRAFT:
+        out[f"aircraft {name}"] = dataclasses.asdict(AIRCRAFT[name])
+    sensors = plan.get("sensors")
+    for sensor in sensors if isinstance(sensors, list) else []:
+        if isinstance(sensor, str) and sensor in SENSORS:
+            out[f"sensor {sensor}"] = dataclasses.asdict(SENSORS[sensor])
+    return out
 
 
 def _refuse(log: AuditLog, decision: Decision, who: str, now: datetime, plan: str | None) -> None:
     log.append(decision_event(decision, who, now, {"plan": plan} if plan else {}))
     raise PolicyDenied(f"{decision.subject}: {' '.join(decision.reasons)}")
+
+
+def _denied(check: str, subject: str, reason: str) -> Decision:
+    return Decision(allowed=False, reasons=(reason,), check=check, subject=subject)
+
+
+def _plan_json(plan_document: str, source: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(plan_document)
+    except ValueError as exc:
+        raise InputError(f"the plan is not JSON: {exc}", source=source) from exc
+    if not isinstance(doc, dict):
+        raise InputError("the plan must be a JSON object", source=source)
+    return doc
 
 
 def submit(
@@ -198,20 +248,33 @@ def submit(
     mission_name: str,
     plan_document: str,
     now: datetime,
+    documents: Mapping[str, Any] | None = None,
 ) -> str:
     """Register a plan (its canonical ``plan.json`` text) as a mission of ``user`` and submit
-    it for approval; returns the mission id (name plus the plan hash's first 12 hex digits).
-    Re-submitting a rejected mission's revised plan makes a new mission id (a new plan)."""
-    plan_sha = hashlib.sha256(plan_document.encode("utf-8")).hexdigest()
-    mission_id = _mission_id(mission_name, plan_sha)
+    it for approval; returns the mission id (:func:`mission_id_of`).
+
+    The intelligence-only mandate is checked on the plan and on any other ``documents``
+    given (aircraft or mission configuration, by name): a weapon declared anywhere refuses
+    the submission.  The decision is logged either way.  Re-submitting a rejected mission's
+    revised plan makes a new mission id (a new plan)."""
+    plan_sha = plan_sha256_of(plan_document)
+    mission_id = mission_id_of(mission_name, plan_sha)
     if "planner" not in user.roles:
         _refuse(
             log,
-            Decision("role", mission_id, False, (f"{user.name} is not a planner",)),
+            _denied("role", mission_id, f"{user.name} is not a planner"),
             user.name,
             now,
             plan_sha,
         )
+    plan_doc = _plan_json(plan_document, f"plan of {mission_name}")
+    mandate = check_mandate(
+        {"plan.json": plan_doc, **_platform_documents(plan_doc), **(documents or {})},
+        mission_id,
+    )
+    log.append(decision_event(mandate, user.name, now, {"plan": plan_sha}))
+    if not mandate.allowed:
+        raise PolicyDenied(f"{mission_id}: {' '.join(mandate.reasons)}")
     if store.mission(mission_id) is None:
         known = {u.name for u in store.users()}
         if user.name not in known:
@@ -238,10 +301,15 @@ def act(
     *,
     reason: str,
     now: datetime,
+    window: tuple[datetime, datetime] | None = None,
 ) -> str:
-    """Take ``action`` on a mission as ``user``; returns the new state.  Refusals (wrong
-    role, wrong state, the planner approving their own mission, no reason) raise
-    :class:`PolicyDenied` and are logged."""
+    """Take ``action`` on a mission as ``user``; returns the new state.
+
+    Refusals (wrong role, illegal transition, the planner approving or rejecting their own
+    mission, an approval or rejection without a reason, a sortie outside the approved
+    ``window``) raise :class:`PolicyDenied` with the reason and are logged.  ``window``
+    (approve only) is the time window the approver approves the sortie for; the plan's
+    sortie must lie inside it."""
     if action not in TRANSITIONS:
         raise InputError(
             f"unknown action; one of {', '.join(TRANSITIONS)}", field="action", value=action
@@ -255,9 +323,7 @@ def act(
     if not set(roles) & set(user.roles):
         _refuse(
             log,
-            Decision(
-                check, mission_id, False, (f"{user.name} lacks the role ({' or '.join(roles)})",)
-            ),
+            _denied(check, mission_id, f"{user.name} lacks the role ({' or '.join(roles)})"),
             user.name,
             now,
             plan,
@@ -265,11 +331,10 @@ def act(
     if action in ("approve", "reject") and user.name == mission.planner:
         _refuse(
             log,
-            Decision(
+            _denied(
                 check,
                 mission_id,
-                False,
-                (f"two-person rule: {user.name} planned this mission and cannot {action} it",),
+                f"two-person rule: {user.name} planned this mission and cannot {action} it",
             ),
             user.name,
             now,
@@ -278,52 +343,95 @@ def act(
     if action in ("approve", "reject") and not reason.strip():
         _refuse(
             log,
-            Decision(check, mission_id, False, (f"an {action} needs a recorded reason",)),
+            _denied(check, mission_id, f"an {action} needs a recorded reason"),
             user.name,
             now,
             plan,
         )
-    if mission.state != src or not store.transition(mission_id, src, dst, now=now):
+    if mission.state != src:
+        _refuse(
+            log,
+            _denied(check, mission_id, f"the mission is {mission.state}, not {src}"),
+            user.name,
+            now,
+            plan,
+        )
+    details: dict[str, Any] = {"mission": mission_id, "from": src, "to": dst, "reason": reason}
+    if window is not None:
+        if action != "approve":
+            raise InputError("a time window goes with an approval", field="window")
+        document = store.plan_document(plan) if plan else None
+        if document is None:
+            raise InputError("the mission's plan is not stored", field="mission", value=mission_id)
+        start, end = sortie_span(_plan_json(document, f"plan of {mission_id}"))
+        decision = check_window(mission_id, start, end, window[0], window[1])
+        log.append(decision_event(decision, user.name, now, {"plan": plan} if plan else {}))
+        if not decision.allowed:
+            raise PolicyDenied(f"{mission_id}: {' '.join(decision.reasons)}")
+        details["window"] = [format_utc(window[0]), format_utc(window[1])]
+    if not store.transition(mission_id, src, dst, now=now):
         current = store.mission(mission_id)
         state = current.state if current else "unknown"
         _refuse(
             log,
-            Decision(check, mission_id, False, (f"the mission is {state}, not {src}",)),
+            _denied(check, mission_id, f"the mission is {state}, not {src}"),
             user.name,
             now,
             plan,
         )
-    log.append(
-        AuditEvent(
-            user.name,
-            check,
-            now,
-            {"plan": plan} if plan else {},
-            {"mission": mission_id, "from": src, "to": dst, "reason": reason},
-        )
-    )
+    log.append(AuditEvent(user.name, check, now, {"plan": plan} if plan else {}, details))
     return dst
 
 
-def require_approved(store: MissionStore, mission_id: str, plan_sha256: str) -> Decision:
-    """The gate in front of flying and exporting: the mission is approved (or being flown)
-    and the plan is exactly the approved one.  Raises :class:`PolicyDenied` otherwise."""
+def approval_decision(store: MissionStore, mission_id: str, plan_sha256: str) -> Decision:
+    """Whether the plan with hash ``plan_sha256`` may be flown or exported as mission
+    ``mission_id``: the mission is approved (or being flown) and the plan is exactly the
+    approved one.  Never raises for a "no"."""
     mission = store.mission(mission_id)
     if mission is None:
-        raise PolicyDenied(f"{mission_id}: no such mission; submit the plan for approval first")
+        return _denied(
+            "approval", mission_id, "no such mission; submit the plan for approval first"
+        )
     if mission.state not in ("approved", "flown"):
-        raise PolicyDenied(
-            f"{mission_id}: the mission is {mission.state}; only an approved plan may be flown "
-            "or exported to a ground-control format"
+        return _denied(
+            "approval",
+            mission_id,
+            f"the mission is {mission.state}; only an approved plan may be flown or exported "
+            "to a ground-control format",
         )
     if mission.plan_sha256 != plan_sha256:
-        raise PolicyDenied(
-            f"{mission_id}: this plan (sha256 {plan_sha256[:12]}...) is not the approved one "
-            f"({(mission.plan_sha256 or '')[:12]}...); a changed plan needs a new approval"
+        return _denied(
+            "approval",
+            mission_id,
+            f"this plan (sha256 {plan_sha256[:12]}...) is not the approved one "
+            f"({(mission.plan_sha256 or '')[:12]}...); a changed plan needs a new approval",
         )
     return Decision(
-        "approval",
-        mission_id,
-        True,
-        (f"the plan sha256 {plan_sha256[:12]}... is the one approved",),
+        allowed=True,
+        reasons=(f"the plan sha256 {plan_sha256[:12]}... is the one approved",),
+        check="approval",
+        subject=mission_id,
+        facts={"state": mission.state},
     )
+
+
+def require_approved(
+    store: MissionStore,
+    mission_id: str,
+    plan_sha256: str,
+    *,
+    log: AuditLog | None = None,
+    who: str = "standoff",
+    now: datetime | None = None,
+) -> Decision:
+    """The gate in front of flying and exporting (see :func:`approval_decision`): returns
+    the allowing decision or raises :class:`PolicyDenied` with the reason.  With ``log``
+    (and ``now``), the decision is recorded in the audit log either way."""
+    decision = approval_decision(store, mission_id, plan_sha256)
+    if log is not None:
+        if now is None:
+            raise InputError("give the time of the decision", field="now")
+        log.append(decision_event(decision, who, now, {"plan": plan_sha256}))
+    if not decision.allowed:
+        raise PolicyDenied(f"{mission_id}: {' '.join(decision.reasons)}")
+    return decision

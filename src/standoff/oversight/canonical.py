@@ -23,6 +23,7 @@ __all__ = [
     "canonical_json",
     "check_json",
     "dumps_checked",
+    "encode_fast",
     "parse_canonical_json",
 ]
 
@@ -56,6 +57,16 @@ def _scan(value: object, depth: int, where: str) -> bool:
             if not key.isascii():
                 _check_text(key, where)
                 slow = True
+            # Scalars inline (the common case; no call, no path string built).
+            kind_item = type(item)
+            if kind_item is str:
+                if not item.isascii():  # type: ignore[attr-defined]
+                    _check_text(item, f"{where}.{key}")  # type: ignore[arg-type]
+                continue
+            if item is None or kind_item is bool:
+                continue
+            if kind_item is int and -JSON_INT_LIMIT <= item <= JSON_INT_LIMIT:  # type: ignore[operator]
+                continue
             if _scan(item, depth + 1, f"{where}.{key}"):
                 slow = True
         return slow
@@ -144,6 +155,11 @@ def _make_fast() -> Callable[[object], str]:
 
 
 _FAST = _make_fast()
+
+
+def encode_fast(value: object) -> str:
+    """JCS text of a value :func:`check_json` answered ``False`` for (no check here)."""
+    return _FAST(value)
 
 
 def _parse_int(text: str) -> int | float:

@@ -9,7 +9,7 @@ retention, and releasability of a product to its recipient.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from standoff.airspace import Airspace, FlightPath, check_path
 from standoff.core.errors import InputError, PolicyDenied
 from standoff.domain.marking import Marking
 from standoff.domain.mission import MissionPlan
-from standoff.oversight.audit import AuditEvent
+from standoff.oversight.audit import AuditEvent, AuditLog
 from standoff.platforms.mandate import MANDATE, refuse_kinetic
 
 __all__ = [
@@ -29,8 +29,12 @@ __all__ = [
     "check_release",
     "check_retention",
     "check_time_window",
+    "check_window",
     "decision_event",
+    "record",
+    "record_and_require",
     "require",
+    "sortie_span",
 ]
 
 DEFAULT_RETENTION_DAYS = 5 * 365
@@ -39,12 +43,17 @@ DEFAULT_RETENTION_DAYS = 5 * 365
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The answer of one policy check about one subject."""
+    """The answer of one policy check about one subject: ``allowed`` and why.
 
-    check: str
-    subject: str
+    ``check`` names the rule (``airspace``, ``mandate``, ``time_window``, ``retention``,
+    ``release``, ``approval``, ``mission.approve`` ...), ``subject`` what it was asked about
+    (a mission, plan, run or product id).  Build it with keywords.
+    """
+
     allowed: bool
     reasons: tuple[str, ...]
+    check: str
+    subject: str
     facts: Mapping[str, Any] = field(default_factory=dict)
     """Numbers behind the answer (never coordinates of own-territory data)."""
 
@@ -73,7 +82,8 @@ def decision_event(
     at_utc: datetime,
     objects_sha256_hex: Mapping[str, str] | None = None,
 ) -> AuditEvent:
-    """The audit event recording a decision."""
+    """The audit event recording a decision: who asked, ``policy.<check>``, when, the
+    digests of the objects it was about, and the decision with its reasons."""
     return AuditEvent(
         who,
         f"policy.{decision.check}",
@@ -83,9 +93,38 @@ def decision_event(
     )
 
 
+def record(
+    log: AuditLog,
+    decision: Decision,
+    *,
+    who: str,
+    at_utc: datetime,
+    objects_sha256_hex: Mapping[str, str] | None = None,
+) -> Decision:
+    """Append ``decision`` to the audit log and return it (allowed or not)."""
+    log.append(decision_event(decision, who, at_utc, objects_sha256_hex))
+    return decision
+
+
+def record_and_require(
+    log: AuditLog,
+    decisions: Sequence[Decision],
+    *,
+    who: str,
+    at_utc: datetime,
+    objects_sha256_hex: Mapping[str, str] | None = None,
+) -> None:
+    """Log every decision (refusals too), then raise :class:`PolicyDenied` if any refused."""
+    log.append_batch([decision_event(d, who, at_utc, objects_sha256_hex) for d in decisions])
+    require(decisions)
+
+
+# --------------------------------------------------------------------------- checks
+
+
 def check_airspace(plan: MissionPlan, airspace: Airspace) -> Decision:
     """The plan's whole nominal path, checked exactly against the operator's forbidden
-    airspace grown by the plan's margin."""
+    airspace grown by the plan's margin (never sampled)."""
     result = check_path(
         airspace,
         FlightPath(plan.path_lon_deg, plan.path_lat_deg, source=f"plan {plan.mission_name}"),
@@ -103,7 +142,13 @@ def check_airspace(plan: MissionPlan, airspace: Airspace) -> Decision:
             f"the whole path keeps {result.min_clearance_m:,.0f} m from airspace "
             f"{plan.operator} may not enter (margin {plan.margin_m:,.0f} m)",
         )
-        return Decision("airspace", plan.mission_name, True, reasons, facts)
+        return Decision(
+            allowed=True,
+            reasons=reasons,
+            check="airspace",
+            subject=plan.mission_name,
+            facts=facts,
+        )
     worst = result.incursions[0] if result.incursions else None
     reasons = (
         f"the path comes within {result.min_clearance_m:,.0f} m of forbidden airspace, inside "
@@ -114,56 +159,101 @@ def check_airspace(plan: MissionPlan, airspace: Airspace) -> Decision:
             else ""
         ),
     )
-    return Decision("airspace", plan.mission_name, False, reasons, facts)
+    return Decision(
+        allowed=False, reasons=reasons, check="airspace", subject=plan.mission_name, facts=facts
+    )
 
 
 def check_mandate(documents: Mapping[str, Any], subject: str) -> Decision:
-    """No weapon capability anywhere in the given documents (aircraft, mission, scenario)."""
+    """No weapon capability anywhere in the given documents (aircraft, mission, scenario,
+    plan): any key or value declaring one refuses the whole subject."""
     for name, doc in documents.items():
         try:
             refuse_kinetic(doc, source=name)
         except InputError as exc:
             return Decision(
-                "mandate",
-                subject,
-                False,
-                (f"{name} declares a weapon capability at {exc.field!r}: {MANDATE}",),
-                {"document": name, "field": exc.field},
+                allowed=False,
+                reasons=(f"{name} declares a weapon capability at {exc.field!r}: {MANDATE}",),
+                check="mandate",
+                subject=subject,
+                facts={"document": name, "field": exc.field},
             )
     return Decision(
-        "mandate",
-        subject,
-        True,
-        (f"no weapon capability declared in {', '.join(sorted(documents))}",),
+        allowed=True,
+        reasons=(f"no weapon capability declared in {', '.join(sorted(documents))}",),
+        check="mandate",
+        subject=subject,
+    )
+
+
+def check_window(
+    subject: str,
+    sortie_start: datetime,
+    sortie_end: datetime,
+    window_start: datetime,
+    window_end: datetime,
+) -> Decision:
+    """The sortie ``[sortie_start, sortie_end]`` lies inside the approved window."""
+    if window_end < window_start:
+        raise InputError(
+            "the approved window ends before it starts",
+            field="window",
+            value=f"{window_start.isoformat()} .. {window_end.isoformat()}",
+        )
+    facts = {
+        "sortie_start": sortie_start.isoformat(),
+        "sortie_end": sortie_end.isoformat(),
+        "window_start": window_start.isoformat(),
+        "window_end": window_end.isoformat(),
+    }
+    span = f"the sortie {sortie_start:%Y-%m-%d %H:%M}Z to {sortie_end:%Y-%m-%d %H:%M}Z"
+    if sortie_start >= window_start and sortie_end <= window_end:
+        return Decision(
+            allowed=True,
+            reasons=(f"{span} lies inside the approved window",),
+            check="time_window",
+            subject=subject,
+            facts=facts,
+        )
+    return Decision(
+        allowed=False,
+        reasons=(
+            f"{span} is outside the approved window {window_start:%Y-%m-%d %H:%M}Z to "
+            f"{window_end:%Y-%m-%d %H:%M}Z",
+        ),
+        check="time_window",
+        subject=subject,
+        facts=facts,
     )
 
 
 def check_time_window(plan: MissionPlan, window_start: datetime, window_end: datetime) -> Decision:
     """The sortie (plan start to plan end) lies inside the approved window."""
     start = plan.start_utc
-    end = start + timedelta(seconds=plan.duration_s)
-    facts = {"sortie_start": start.isoformat(), "sortie_end": end.isoformat()}
-    if start >= window_start and end <= window_end:
-        return Decision(
-            "time_window",
-            plan.mission_name,
-            True,
-            (
-                f"the sortie {start:%Y-%m-%d %H:%M}Z to {end:%Y-%m-%d %H:%M}Z lies inside "
-                "the window",
-            ),
-            facts,
-        )
-    return Decision(
-        "time_window",
+    return check_window(
         plan.mission_name,
-        False,
-        (
-            f"the sortie {start:%Y-%m-%d %H:%M}Z to {end:%Y-%m-%d %H:%M}Z is outside the "
-            f"approved window {window_start:%Y-%m-%d %H:%M}Z to {window_end:%Y-%m-%d %H:%M}Z",
-        ),
-        facts,
+        start,
+        start + timedelta(seconds=plan.duration_s),
+        window_start,
+        window_end,
     )
+
+
+def sortie_span(
+    plan_document: Mapping[str, Any], *, source: str = "plan.json"
+) -> tuple[datetime, datetime]:
+    """Start and end (UTC) of the sortie a ``plan.json`` document describes."""
+    try:
+        start = datetime.fromisoformat(str(plan_document["start_utc"]).replace("Z", "+00:00"))
+        times = plan_document["path_time_s"]
+        duration = float(times[-1]) if times else 0.0
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise InputError(
+            "the plan has no readable start_utc / path_time_s", source=source, field="start_utc"
+        ) from exc
+    if start.tzinfo is None:
+        raise InputError("start_utc must be UTC", source=source, field="start_utc", value=start)
+    return start, start + timedelta(seconds=duration)
 
 
 def check_retention(
@@ -173,38 +263,46 @@ def check_retention(
     if retention_days < 0:
         raise InputError("must not be negative", field="retention_days", value=retention_days)
     until = recorded_at + timedelta(days=retention_days)
-    facts = {"recorded_at": recorded_at.isoformat(), "keep_until": until.isoformat()}
+    facts = {
+        "recorded_at": recorded_at.isoformat(),
+        "keep_until": until.isoformat(),
+        "retention_days": retention_days,
+    }
     if now < until:
         return Decision(
-            "retention",
-            subject,
-            True,
-            (f"within the {retention_days}-day retention period (until {until:%Y-%m-%d})",),
-            facts,
+            allowed=True,
+            reasons=(f"within the {retention_days}-day retention period (until {until:%Y-%m-%d})",),
+            check="retention",
+            subject=subject,
+            facts=facts,
         )
     return Decision(
-        "retention",
-        subject,
-        False,
-        (f"past the {retention_days}-day retention period (ended {until:%Y-%m-%d}): purge",),
-        facts,
+        allowed=False,
+        reasons=(
+            f"past the {retention_days}-day retention period (ended {until:%Y-%m-%d}): purge",
+        ),
+        check="retention",
+        subject=subject,
+        facts=facts,
     )
 
 
 def check_release(marking: Marking, recipient: str, subject: str) -> Decision:
-    """A product may go to ``recipient`` only if its marking releases it there."""
+    """A product may go to ``recipient`` only if its marking releases it there (every
+    export asks this; the owner always may)."""
+    facts = {"marking": marking.banner(), "recipient": recipient.upper()}
     if marking.releasable_to_partner(recipient):
         return Decision(
-            "release",
-            subject,
-            True,
-            (f"marked {marking.banner()}: releasable to {recipient.upper()}",),
-            {"marking": marking.banner(), "recipient": recipient.upper()},
+            allowed=True,
+            reasons=(f"marked {marking.banner()}: releasable to {recipient.upper()}",),
+            check="release",
+            subject=subject,
+            facts=facts,
         )
     return Decision(
-        "release",
-        subject,
-        False,
-        (f"marked {marking.banner()}: not releasable to {recipient.upper()}",),
-        {"marking": marking.banner(), "recipient": recipient.upper()},
+        allowed=False,
+        reasons=(f"marked {marking.banner()}: not releasable to {recipient.upper()}",),
+        check="release",
+        subject=subject,
+        facts=facts,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from standoff.core.errors import StorageError
 from standoff.oversight.merkle import NodeId
@@ -18,11 +18,14 @@ from standoff.oversight.merkle import NodeId
 __all__ = ["AuditStore", "MemoryAuditStore", "StoredCheckpoint", "StoredEntry"]
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
-    """One log entry as stored: canonical JSON bytes and their two hashes."""
+class StoredEntry(NamedTuple):
+    """One log entry as stored: canonical JSON bytes and their two hashes.
 
-    index: int
+    A named tuple (not a dataclass): the append path builds one per entry, and a store can
+    hand the tuple ``(index, entry, leaf_sha256, entry_sha256)`` straight to its driver.
+    """
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the field name is the API
     entry: bytes
     leaf_sha256: bytes
     """RFC 9162 leaf hash, SHA-256(0x00 || entry)."""

@@ -174,14 +174,15 @@ class SqliteAuditStore:
                         f"audit database {self._path} holds {actual} entries, the writer "
                         f"expected {expected_size}: another writer appended; reopen the log"
                     )
+                # StoredEntry is the tuple (idx, entry, leaf_sha256, entry_sha256).
                 conn.executemany(
                     "INSERT INTO audit_entries (idx, entry, leaf_sha256, entry_sha256) "
                     "VALUES (?, ?, ?, ?)",
-                    [(e.index, e.entry, e.leaf_sha256, e.entry_sha256) for e in entries],
+                    entries,
                 )
                 conn.executemany(
                     "INSERT INTO audit_nodes (level, node_offset, hash) VALUES (?, ?, ?)",
-                    [(n.level, n.offset, h) for n, h in nodes if n.level > 0],
+                    [(n[0], n[1], h) for n, h in nodes if n[0] > 0],
                 )
             except BaseException:
                 conn.execute("ROLLBACK")
