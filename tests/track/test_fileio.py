@@ -132,8 +132,8 @@ def test_same_file_gives_byte_identical_output(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     frame.to_csv(path, index=False)
     track_file(path, tmp_path / "a.csv")
-    track_file(path, tmp_path / "b.csv")
-    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    track_file(path, tmp_path / "new" / "b.csv")  # the output folder is created
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "new" / "b.csv").read_bytes()
 
 
 def test_fixed_lag_output_is_deterministic_and_covers_every_scan(tmp_path: Path) -> None:

@@ -699,7 +699,7 @@ def _parents(
     par: FloatArray,
 ) -> IntArray:
     """The most likely out-of-sight confirmed track within reach of each position
-    (``Tracker._parents``); with ``moving``, none seen at or after ``born``."""
+    (``Tracker._parents``); with ``moving``, none seen after ``born``."""
     t = par[PAR_T]
     k = px.shape[0]
     out = np.zeros(k, dtype=np.int64)
@@ -753,7 +753,7 @@ def _parents(
         best = np.inf
         for q in range(nc):
             ratio = math.hypot(px[a] - cx[q], py[a] - cy[q]) / reach[q]
-            if ratio > 1.0 or (moving and cseen[q] >= born[a]):
+            if ratio > 1.0 or (moving and cseen[q] > born[a]):
                 continue
             # the most likely under a Gaussian of standard deviation reach / gate
             score = 0.5 * (g * ratio) ** 2 + 2.0 * math.log(reach[q] / g)
@@ -1089,9 +1089,9 @@ def scan(
                     pq = q
                     break
             born = tf[c, TF_BORN]
-            if row >= 0 and not tf[row, TF_LAST] < born:
-                row = -1  # seen while the new track already existed: another vehicle
-            if pq >= 0 and not pf[pq, PF_SEEN] < born:
+            if row >= 0 and tf[row, TF_LAST] > born:
+                row = -1  # seen after the new track's first scan: another vehicle
+            if pq >= 0 and pf[pq, PF_SEEN] > born:
                 pq = -1
             if pq >= 0 or row >= 0:
                 used[n_used] = parent
@@ -1326,6 +1326,7 @@ def smoothed_report(
     dt: float,
     has_next: bool,
     r_report: float,
+    gate: float,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """``tracker._smoothed_report`` on arrays: rows of ``prev`` to report (one per
     identity), their identities now, and their smoothed states ``(k, 4)``."""
@@ -1333,6 +1334,7 @@ def smoothed_report(
     x = prev_x.copy()
     track_id = prev_track_id.copy()
     report = np.empty(n, dtype=np.bool_)
+    late = np.zeros(n, dtype=np.bool_)
     for i in range(n):
         report[i] = prev_confirmed[i] and prev_r_vis[i] > r_report
     if has_next and n:
@@ -1346,11 +1348,28 @@ def smoothed_report(
             qi = q[i]
             if ci < 0 or qi < 0:
                 continue
-            if cur_confirmed[ci] and prev_hit[i]:
-                report[i] = True
+            if cur_confirmed[ci] and prev_hit[i] and not report[i]:
+                late[i] = True
             track_id[i] = cur_track_id[ci]
             gain = prev_P[i] @ F.T @ np.linalg.inv(pred_P[qi])  # RTS smoother gain
             x[i] = prev_x[i] + gain @ (cur_x[ci] - pred_x[qi])
+    # a track confirmed since is reported at prev unless it lies within the gate of a
+    # track already reported there (then it is probably a second track on that vehicle)
+    base = np.flatnonzero(report)
+    for i in range(n):
+        if not late[i]:
+            continue
+        tri = prev_P[i, 0, 0] + prev_P[i, 1, 1]
+        near = False
+        for b in base:
+            dx = x[i, 0] - x[b, 0]
+            dy = x[i, 1] - x[b, 1]
+            trb = prev_P[b, 0, 0] + prev_P[b, 1, 1]
+            if dx * dx + dy * dy < gate * gate * 0.5 * (tri + trb):
+                near = True
+                break
+        if not near:
+            report[i] = True
     rep = np.flatnonzero(report)
     key = np.empty(rep.shape[0], dtype=np.int64)
     for a in range(rep.shape[0]):

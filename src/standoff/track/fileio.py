@@ -353,6 +353,7 @@ def track_file(
     ids: set[int] = set()
     n_det = 0
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8", newline="") as fh:
             fh.write(
                 "time,track_id," + ("lat,lon" if data.geographic else "x,y") + ",vx,vy,det_id\n"

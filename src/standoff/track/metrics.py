@@ -84,11 +84,11 @@ def score_tracks(
         kids = track_id[ki].tolist()
         kpos = {k: j for j, k in enumerate(kids)}
         used_t: set[int] = set()
-        used_k: set[int] = set()
+        used_k: set[int] = set()  # columns (positions in this scan), not track ids
         new_current: dict[int, int] = {}
         for i, tid in enumerate(tids):
             k = current.get(tid)
-            if k is not None and k in kpos and D[i, kpos[k]] < c_m and k not in used_k:
+            if k is not None and k in kpos and D[i, kpos[k]] < c_m and kpos[k] not in used_k:
                 new_current[tid] = k
                 used_t.add(i)
                 used_k.add(kpos[k])

@@ -4,7 +4,10 @@ State order is ``[x_m, y_m, vx_mps, vy_mps]`` in a local east/north frame.  The
 default :class:`ModeSet` is an interacting multiple model of
 
 * nearly constant velocity (low process noise: smooths straight legs),
-* a manoeuvre model (constant velocity with high process noise: speed changes),
+* a manoeuvre model (constant velocity with high process noise: speed changes and
+  sharp turns; ``q = 3 m^2/s^3``, a velocity spread of about 5.5 m/s per 10 s scan,
+  which follows a vehicle accelerating at 1 m/s^2 without letting its track fall
+  behind onto a neighbour's or a clutter detection),
 * two coordinated turns at a known rate (left and right),
 * *stopped*: position held, velocity zero.  A GMTI radar cannot see a vehicle in
   this mode, so a missed detection is evidence for it rather than against the track.
@@ -65,7 +68,7 @@ def default_modes() -> tuple[Mode, ...]:
     """Modes for road vehicles observed every few seconds to a minute."""
     return (
         Mode("cv", q_m2ps3=0.005, sojourn_s=120.0),
-        Mode("cv", q_m2ps3=2.0, sojourn_s=30.0),
+        Mode("cv", q_m2ps3=3.0, sojourn_s=30.0),
         Mode("ct", q_m2ps3=0.01, sojourn_s=30.0, turn_rate_degps=2.0),
         Mode("ct", q_m2ps3=0.01, sojourn_s=30.0, turn_rate_degps=-2.0),
         Mode("stop", q_m2ps3=0.01, sojourn_s=600.0),
