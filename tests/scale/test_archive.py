@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,12 @@ def _vehicles(
     seed: int = 3,
     stop: tuple[int, int] | None = None,
     x_start_m: tuple[float, float] = (-30_000.0, -3_000.0),
+    clutter: int = 0,
 ) -> dict[str, int]:
     """``n`` vehicles driving east at 12-18 m/s across the cell edge at lon -111.5 and, 20 min
-    in, across midnight; one detection per vehicle per 10 s scan (20 m noise), no clutter.
-    Returns the true vehicle of every det_id."""
+    in, across midnight; one detection per vehicle per 10 s scan (20 m noise), and
+    ``clutter`` false detections per scan within 10 km of the edge.  Returns the true
+    vehicle of every det_id."""
     rng = np.random.default_rng(seed)
     frame = LocalFrame(-111.5, 31.25)
     x0 = np.linspace(*x_start_m, n)
@@ -50,9 +53,16 @@ def _vehicles(
         x = x0 + speed * moved + rng.normal(0, 20, n)
         y = y0 + rng.normal(0, 20, n)
         lon, lat = frame.to_lonlat(x, y)
-        for v in range(n):
+        if clutter:
+            cx, cy = frame.to_lonlat(
+                rng.uniform(-10_000, 10_000, clutter), rng.uniform(-25_000, 25_000, clutter)
+            )
+            lon = np.r_[lon, cx]
+            lat = np.r_[lat, cy]
+        for v in range(n + clutter):
             det = f"{k}-{v}"
-            truth[det] = v
+            if v < n:
+                truth[det] = v
             rows.append(
                 {
                     "det_id": det,
@@ -93,29 +103,91 @@ def test_layout_is_cell_and_day(archive: tuple[Path, dict[str, int]]) -> None:
     assert days == {"day=2026-03-20", "day=2026-03-21"}
 
 
-def test_vehicles_keep_one_identity_across_edges_and_midnight(
+def _tracks_per_vehicle(tracks: dict[str, np.ndarray], truth: dict[str, int]) -> pd.Series:
+    vehicle = np.array([truth.get(d.partition(":")[2], -1) for d in tracks["det"]])
+    seen = vehicle >= 0
+    return pd.Series(tracks["track"][seen]).groupby(vehicle[seen]).nunique()
+
+
+# Small enough to cut each cell's first day in two time windows (a seam at ~23:50).
+SEAMS = {"halo_m": 5_000.0, "warmup_s": 300.0, "unit_detections": 400}
+
+
+def test_vehicles_keep_one_identity_across_edges_midnight_and_seams(
     archive: tuple[Path, dict[str, int]], dask2: DaskExecutor, tmp_path: Path
 ) -> None:
     root, truth = archive
-    summary = track_archive(root, tmp_path / "two", executor=dask2, halo_m=5_000.0)
+    summary = track_archive(root, tmp_path / "two", executor=dask2, **SEAMS)
     assert summary.partitions == 4
+    assert summary.units > summary.partitions  # busy cell-days were cut in time
     assert not summary.failed
     assert summary.links > 0
+    assert not (tmp_path / "two" / ".staging").exists()
     tracks = read_tracks(tmp_path / "two")
-    vehicle = np.array([truth.get(d.partition(":")[2], -1) for d in tracks["det"]])
-    seen = vehicle >= 0
-    per_vehicle = pd.Series(tracks["track"][seen]).groupby(vehicle[seen]).nunique()
+    per_vehicle = _tracks_per_vehicle(tracks, truth)
     assert len(per_vehicle) == 6
     assert (per_vehicle == 1).all(), per_vehicle.to_dict()
-    # Every vehicle crossed the cell edge and midnight, and rows are never duplicated.
+    # Every vehicle crossed the cell edge, a time seam and midnight; rows never repeat.
     frame = pd.DataFrame({"t": tracks["time"], "id": tracks["track"]})
     assert not frame.duplicated().any()
-    # The same tracks as one tracker over the whole archive, and as one worker.
+    dets = tracks["det"][tracks["det"] != ""]
+    assert len(np.unique(dets)) == len(dets)
+    # The same tracks as one tracker over the whole archive, and as one process.
     agreement = compare_tracks(track_whole(root), tracks)
     assert agreement["pair_precision"] == 1.0
     assert agreement["pair_recall"] == 1.0
-    track_archive(root, tmp_path / "one", halo_m=5_000.0)
+    assert agreement["associated_only_one_side"] == 0.0
+    track_archive(root, tmp_path / "one", **SEAMS)
     assert _digest(tmp_path / "one") == _digest(tmp_path / "two")
+
+
+def test_work_units_tile_every_cell_day(archive: tuple[Path, dict[str, int]]) -> None:
+    """Units are contiguous time windows covering each cell-day exactly once, none shorter
+    than two warm-ups, and the plan is the same every time (it never depends on workers)."""
+    from standoff.scale._layout import DAY_NS, partitions
+    from standoff.scale._partitioned import _units, plan_archive
+
+    root, _ = archive
+    config = {"pd": 0.9, "clutter_density_per_m2": 1e-8}
+    plan = plan_archive(root, 0.5, partitions(root), halo_m=5_000.0, warmup_s=300.0, config=config)
+    units = _units(plan, root / "stage", 400)
+    assert units == _units(plan, root / "stage", 400)
+    for cx, cy, day in plan.parts:
+        mine = sorted((u.start_ns, u.end_ns) for u in units if (u.cx, u.cy, u.day) == (cx, cy, day))
+        assert mine[0][0] == day * DAY_NS
+        assert mine[-1][1] == (day + 1) * DAY_NS
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(mine))
+        if len(mine) > 1:
+            assert all(hi - lo >= 2 * plan.warmup_ns for lo, hi in mine)
+    assert all(u.weight > 0 for u in units)
+
+
+def test_crossing_traffic_in_clutter_is_tracked_as_by_one_process(
+    dask2: DaskExecutor, tmp_path: Path
+) -> None:
+    """Twelve vehicles, rows of them side by side, with clutter near the cell edge: the
+    partitioned tracks (two workers, edges, seams, midnight) are exactly the tracks of one
+    tracker over everything."""
+    _vehicles(tmp_path / "d.csv", n=12, seed=5, clutter=4)
+    write_archive(tmp_path / "d.csv", tmp_path / "a", cell_deg=0.5, source="s1")
+    whole = track_whole(tmp_path / "a")
+    summary = track_archive(tmp_path / "a", tmp_path / "t", executor=dask2, **SEAMS)
+    assert summary.units > summary.partitions
+    assert summary.links > 0
+    agreement = compare_tracks(whole, read_tracks(tmp_path / "t"))
+    assert agreement["pair_precision"] == 1.0
+    assert agreement["pair_recall"] == 1.0
+    assert agreement["reference_tracks"] == agreement["test_tracks"]
+
+
+def test_a_narrow_halo_is_refused_nothing_else(tmp_path: Path) -> None:
+    _vehicles(tmp_path / "d.csv", n=2, scans=10)
+    write_archive(tmp_path / "d.csv", tmp_path / "a", cell_deg=0.2, source="s1")
+    with pytest.raises(InputError) as err:
+        track_archive(tmp_path / "a", tmp_path / "t")  # 20 km halo, 0.2 degree cells
+    assert err.value.field == "halo_m"
+    with pytest.raises(InputError):
+        track_archive(tmp_path / "a", tmp_path / "t", halo_m=1_000.0, unit_detections=0)
 
 
 def test_without_hand_over_identities_would_break(
@@ -124,11 +196,7 @@ def test_without_hand_over_identities_would_break(
     """The control: no halo and no warm-up, every crossing starts a new track."""
     root, truth = archive
     track_archive(root, tmp_path, halo_m=0.0, warmup_s=0.0)
-    tracks = read_tracks(tmp_path)
-    vehicle = np.array([truth.get(d.partition(":")[2], -1) for d in tracks["det"]])
-    seen = vehicle >= 0
-    per_vehicle = pd.Series(tracks["track"][seen]).groupby(vehicle[seen]).nunique()
-    assert (per_vehicle > 1).any()
+    assert (_tracks_per_vehicle(read_tracks(tmp_path), truth) > 1).any()
 
 
 def test_archive_errors_name_file_field_value(tmp_path: Path) -> None:
@@ -163,7 +231,7 @@ def test_partitioned_analysis_equals_the_single_process_one(
 
     _vehicles(tmp_path / "d.csv", stop=(60, 120), x_start_m=(-20_000.0, 20_000.0))
     write_archive(tmp_path / "d.csv", tmp_path / "a", cell_deg=0.5, source="s1")
-    track_archive(tmp_path / "a", tmp_path / "t", halo_m=5_000.0)
+    track_archive(tmp_path / "a", tmp_path / "t", **SEAMS)
     two = analyse_archive(tmp_path / "t", tmp_path / "s2", executor=dask2, min_duration_s=300)
     one = analyse_archive(tmp_path / "t", tmp_path / "s1", min_duration_s=300)
     assert two == one

@@ -47,7 +47,11 @@ def _guarded(fn: Callable[[Any], Any], item: Any) -> Any:
 
 
 class Executor(Protocol):
-    """Runs ``fn`` over ``items``; yields ``(index, result or Failure)`` as tasks complete."""
+    """Runs ``fn`` over ``items``; yields ``(index, result or Failure)`` as tasks complete.
+
+    Tasks start in the order of ``items`` as far as free workers allow, so a caller that
+    lists the longest tasks first gets them scheduled first (longest-processing-time
+    order, which keeps the workers evenly loaded at the end of a run)."""
 
     workers: int
 
@@ -126,7 +130,14 @@ class DaskExecutor:
         as_completed: Any = importlib.import_module("distributed").as_completed
         if not items:
             return
-        futures = self._client.map(_guarded, [fn] * len(items), list(items), pure=False)
+        # One submission per item with a falling priority: Dask's scheduler then hands the
+        # items to free workers in the order given (``client.map`` gives them one priority,
+        # and the scheduler may then pick any order).
+        n = len(items)
+        futures = [
+            self._client.submit(_guarded, fn, item, pure=False, priority=n - i)
+            for i, item in enumerate(items)
+        ]
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures):
             i = index[fut.key]
