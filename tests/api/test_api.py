@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from standoff.api import ApiSettings, create_app
+from standoff.oversight import AuditEvent, AuditLog, keys_new, load_signer
 from standoff.store.sql import open_store
 
 T0 = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
@@ -60,7 +61,22 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         store.put_finding(
             "f3", "r1", "site", "UNCLASSIFIED//REL TO USA, MEX", {"visits": 2}, own_territory=True
         )
-    with TestClient(create_app(ApiSettings(db_url=str(db)))) as c:
+        store.put_product(
+            "r1-certificate",
+            "r1",
+            "certificate",
+            "application/json",
+            "UNCLASSIFIED//NOFORN",
+            b'{"certificate": {}, "signature": {}}',
+            now=T0,
+        )
+    keys = keys_new(db.parent / "keys", "standoff-audit")
+    with open_store(str(db)) as store:  # one signed checkpoint, so proofs can be asked for
+        log = AuditLog(store.audit_store())
+        log.append(AuditEvent("root", "test.setup", T0))
+        log.checkpoint(load_signer(keys.private_path), T0)
+    settings = ApiSettings(db_url=str(db), signing_key=keys.private_path)
+    with TestClient(create_app(settings)) as c:
         yield c
 
 
@@ -74,32 +90,67 @@ def _det(i: int) -> dict[str, Any]:
     }
 
 
-# (method, path, body, roles allowed)
-MATRIX: list[tuple[str, str, Any, set[str]]] = [
-    ("GET", "/api/v1/me", None, set(ROLES)),
-    ("GET", "/api/v1/missions", None, {"alice", "bob", "carol", "dan", "root"}),
-    ("POST", "/api/v1/runs/r1/detections", "ingest", {"alice", "root"}),
-    ("GET", "/api/v1/runs/r1/detections", None, {"carol", "dan", "root"}),
-    ("GET", "/api/v1/runs/r1/tracks", None, {"carol", "dan", "root"}),
-    ("GET", "/api/v1/runs/r1/findings", None, {"carol", "dan", "root", "lucia"}),
-    ("GET", "/api/v1/airspace/owner?lat=31.3&lon=-111.5", None, set(ROLES)),
+STAFF = {"alice", "bob", "carol", "dan", "root"}
+READERS = {"carol", "dan", "root", "lucia"}
+AUDITORS = {"dan", "root"}
+
+# (method, path, body, roles allowed, status of an allowed call)
+MATRIX: list[tuple[str, str, Any, set[str], int]] = [
+    ("GET", "/api/v1/me", None, set(ROLES), 200),
+    ("GET", "/api/v1/missions", None, STAFF, 200),
+    ("POST", "/api/v1/missions/nope/approve", {"reason": "x"}, STAFF, 422),
+    ("POST", "/api/v1/runs", "run", {"alice", "root"}, 201),
+    ("GET", "/api/v1/runs", None, READERS, 200),
+    ("GET", "/api/v1/runs/r1", None, READERS, 200),
+    ("POST", "/api/v1/runs/r1/detections", "ingest", {"alice", "root"}, 201),
+    ("GET", "/api/v1/runs/r1/detections", None, {"carol", "dan", "root"}, 200),
+    ("GET", "/api/v1/runs/r1/live", None, {"alice", "carol", "dan", "root"}, 200),
+    ("GET", "/api/v1/runs/r1/tracks", None, {"carol", "dan", "root"}, 200),
+    ("GET", "/api/v1/runs/r1/findings", None, READERS, 200),
+    ("GET", "/api/v1/runs/r1/products", None, READERS, 200),
+    ("GET", "/api/v1/runs/r1/certificate", None, STAFF, 200),
+    ("GET", "/api/v1/products/p1", None, READERS, 200),
+    ("POST", "/api/v1/certificates/verify", {"certificate": {}}, set(ROLES), 200),
+    ("POST", "/api/v1/jobs", {"mission_id": "nope"}, {"alice", "root"}, 404),
+    ("GET", "/api/v1/jobs", None, STAFF, 200),
+    ("GET", "/api/v1/jobs/nope", None, STAFF, 404),
+    ("GET", "/api/v1/requests", None, set(ROLES), 200),
+    ("POST", "/api/v1/requests/nope/link", {"mission_id": "m"}, {"alice", "root"}, 404),
+    ("GET", "/api/v1/audit/verify", None, AUDITORS, 200),
+    ("GET", "/api/v1/audit/checkpoints", None, AUDITORS, 200),
+    ("POST", "/api/v1/audit/checkpoints", None, AUDITORS, 201),
+    ("GET", "/api/v1/audit/proofs/inclusion?index=0", None, AUDITORS, 200),
+    ("GET", "/api/v1/audit/proofs/consistency?from_size=1", None, AUDITORS, 200),
+    ("GET", "/api/v1/audit/export", None, AUDITORS, 200),
+    ("GET", "/api/v1/airspace/owner?lat=31.3&lon=-111.5", None, set(ROLES), 200),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), MATRIX)
+@pytest.mark.parametrize(("method", "path", "body", "allowed", "ok"), MATRIX)
 @pytest.mark.parametrize("who", [*ROLES, None])
 def test_role_by_endpoint_matrix(
-    client: TestClient, method: str, path: str, body: Any, allowed: set[str], who: str | None
+    client: TestClient,
+    method: str,
+    path: str,
+    body: Any,
+    allowed: set[str],
+    ok: int,
+    who: str | None,
 ) -> None:
-    payload = None
+    payload = body
     if body == "ingest":
-        payload = {"message_id": f"matrix-{who}", "detections": [_det(hash(str(who)) % 10**6)]}
+        payload = {
+            "message_id": f"matrix-{who}",
+            "detections": [{**_det(0), "det_id": f"matrix-{who}"}],
+        }
+    elif body == "run":
+        payload = {"run_id": f"matrix-{who}"}
     r = client.request(method, path, json=payload, headers=_auth(who) if who else {})
     if who is None:
         assert r.status_code == 401
         assert r.json()["error"]["code"] == "unauthorised"
     elif who in allowed:
-        assert r.status_code in (200, 201), r.text
+        assert r.status_code == ok, r.text
     else:
         assert r.status_code == 403, r.text
         assert r.json()["error"]["code"] == "forbidden"
@@ -120,7 +171,8 @@ def test_ingest_is_exactly_once(client: TestClient) -> None:
     assert (first.status_code, first.json()["duplicate"]) == (201, False)
     assert (again.status_code, again.json()["duplicate"]) == (200, True)
     rows = client.get("/api/v1/runs/r1/detections", headers=_auth("carol")).json()
-    assert sum(1 for r in rows if r["det_id"].startswith("d10")) == 5
+    wanted = {f"d{100 + i}" for i in range(5)}
+    assert sorted(r["det_id"] for r in rows if r["det_id"] in wanted) == sorted(wanted)
 
 
 def test_errors_are_one_envelope_and_never_a_traceback(client: TestClient) -> None:
@@ -225,7 +277,7 @@ def test_partner_requests_loop(client: TestClient) -> None:
     assert [(q["request_id"], q["status"]) for q in mine] == [(rid, "answered")]
     assert [p["product_id"] for p in mine[0]["products"]] == ["p1"]  # p2 is NOFORN
     staff = client.get("/api/v1/requests", headers=_auth("carol")).json()
-    assert [p["product_id"] for p in staff[0]["products"]] == ["p1", "p2"]
+    assert [p["product_id"] for p in staff[0]["products"]] == ["p1", "p2", "r1-certificate"]
 
 
 def test_products_are_downloaded_only_where_released(client: TestClient) -> None:
@@ -236,3 +288,51 @@ def test_products_are_downloaded_only_where_released(client: TestClient) -> None
     assert client.get("/api/v1/products/p2", headers=_auth("carol")).content == b"%PDF-1.4"
     listed = client.get("/api/v1/runs/r1/products", headers=_auth("lucia")).json()
     assert [p["product_id"] for p in listed] == ["p1"]
+
+
+def test_columnar_ingest_is_checked_and_stored_exactly_once(client: TestClient) -> None:
+    cols = {
+        "det_id": ["c1", "c2", "c3"],
+        "time": ["2026-03-20T02:01:00Z", "2026-03-20T02:01:00Z", "2026-03-20T02:01:10+00:00"],
+        "lat": [31.3, 31.31, 31.32],
+        "lon": [-111.5, -111.49, -111.48],
+        "radial_velocity_mps": [None, 4.0, None],
+    }
+    body = {"message_id": "cols-1", "columns": cols}
+    first = client.post("/api/v1/runs/r1/detections", json=body, headers=_auth("alice"))
+    assert first.status_code == 201, first.text
+    assert first.json()["stored"] == 3
+    assert first.json()["scans_tracked"] + first.json()["scans_skipped"] == 2
+    again = client.post("/api/v1/runs/r1/detections", json=body, headers=_auth("alice"))
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    rows = {
+        r["det_id"]: r
+        for r in client.get("/api/v1/runs/r1/detections", headers=_auth("carol")).json()
+    }
+    assert rows["c2"]["radial_velocity_mps"] == 4.0
+    assert rows["c1"]["sensor"] == "gmti"
+    assert rows["c1"]["sigma_m"] == 20.0
+    assert rows["c3"]["time"].startswith("2026-03-20T02:01:10")
+    bad_cases = [
+        ({**cols, "lat": [31.3, 95.0, 31.0]}, "columns.lat.1"),
+        ({**cols, "lon": [-111.5]}, "columns"),
+        ({**cols, "time": ["6242-08-20T15:18:05Z"] * 3}, "columns.time.0"),
+        ({**cols, "time": ["2026-03-20T02:01:00"] * 3}, "columns.time.0"),
+    ]
+    for k, (bad, field) in enumerate(bad_cases):
+        r = client.post(
+            "/api/v1/runs/r1/detections",
+            json={"message_id": f"bad-{k}", "columns": bad},
+            headers=_auth("alice"),
+        )
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["error"]["field"] == field
+    both = {"message_id": "both", "columns": cols, "detections": [_det(900)]}
+    r = client.post("/api/v1/runs/r1/detections", json=both, headers=_auth("alice"))
+    assert r.status_code == 422
+    r = client.post("/api/v1/runs/r1/detections", json={"message_id": "x"}, headers=_auth("alice"))
+    assert r.status_code == 422
+    live = client.get("/api/v1/runs/r1/live", headers=_auth("alice")).json()
+    assert live["run"] == "r1"
+    assert live["scans_pending"] >= 0

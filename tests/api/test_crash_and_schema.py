@@ -141,12 +141,22 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from fastapi.testclient import TestClient
 
     from standoff.api import ApiSettings, create_app
+    from standoff.oversight import AuditEvent, AuditLog, keys_new, load_signer
 
     db = tmp_path_factory.mktemp("schema") / "s.db"
+    keys = keys_new(db.parent / "keys", "standoff-audit")
     with open_store(str(db)) as store:
         store.add_user("root", ["admin"], "token-root", now=T0)
         store.create_run("r1", now=T0)
-    app = create_app(ApiSettings(db_url=str(db), rate_per_s=10_000, rate_burst=10_000))
+        log = AuditLog(store.audit_store())  # signed checkpoints, so proofs have answers
+        for k in range(5):
+            log.append(AuditEvent("root", "test.setup", T0, {}, {"k": k}))
+            log.checkpoint(load_signer(keys.private_path), T0)
+    app = create_app(
+        ApiSettings(
+            db_url=str(db), rate_per_s=10_000, rate_burst=10_000, signing_key=keys.private_path
+        )
+    )
     with TestClient(app):  # runs the lifespan (opens the store)
         yield schemathesis.openapi.from_asgi("/openapi.json", app)
 

@@ -219,3 +219,65 @@ def test_bad_urls_are_input_errors(tmp_path: Any) -> None:
         open_store("mysql://nobody@localhost/x")
     with pytest.raises(InputError):
         open_store("not a url ://")
+
+
+def test_jobs_queue_progress_and_one_sortie_per_mission(store: SqlStore) -> None:
+    _with_run(store)
+    store.create_job("j1", "sortie", "alice", now=T0, mission_id="m1")
+    with pytest.raises(InputError, match="in progress"):
+        store.create_job("j2", "sortie", "alice", now=T0, mission_id="m1")
+    with pytest.raises(InputError):
+        store.create_job("j1", "sortie", "alice", now=T0)  # the id is taken
+    later = T0 + timedelta(seconds=5)
+    store.update_job("j1", now=later, state="running", stage="flying", fraction=0.4)
+    job = store.job("j1")
+    assert job is not None
+    assert (job["state"], job["stage"], job["fraction"]) == ("running", "flying", 0.4)
+    assert job["updated_at"] == "2026-03-20T02:00:05Z"
+    store.update_job(
+        "j1",
+        now=later,
+        state="succeeded",
+        stage="done",
+        fraction=1.5,
+        run_id="r1",
+        result={"run": "r1", "detections": 3},
+    )
+    done = store.job("j1")
+    assert done is not None
+    assert done["fraction"] == 1.0  # clipped
+    assert done["result"] == {"run": "r1", "detections": 3}
+    assert done["error"] is None
+    store.create_job("j2", "sortie", "alice", now=later, mission_id="m1")  # m1 is free again
+    store.create_job("j3", "sortie", "alice", now=later)
+    assert store.fail_unfinished_jobs("restarted", now=later) == 2
+    failed = store.job("j2")
+    assert failed is not None
+    assert failed["state"] == "failed"
+    assert failed["error"] == {"code": "interrupted", "message": "restarted"}
+    assert [j["job_id"] for j in store.jobs()][-1] == "j1"
+    assert store.job("nope") is None
+
+
+def test_ingest_takes_aware_datetimes_or_datetime64_alike(store: SqlStore) -> None:
+    _with_run(store)
+    rows = _batch(30)
+    as_datetimes = {
+        **rows,
+        "det_id": np.array([f"e{i}" for i in range(30)]),
+        "time": [
+            datetime(2026, 3, 20, 2, 0, tzinfo=UTC) + timedelta(seconds=int(s))
+            for s in (np.arange(30) // 10 * 10)
+        ],
+    }
+    store.ingest("r1", "dt64", rows, now=T0)
+    store.ingest("r1", "aware", as_datetimes, now=T0)
+    got = store.detections("r1")
+    by_id = {r["det_id"]: r["time"] for r in got}
+    assert all(by_id[f"d{i}"] == by_id[f"e{i}"] for i in range(30))
+    assert {by_id[f"d{i}"].second for i in range(30)} == {0, 10, 20}
+    assert all(t.tzinfo is not None for t in by_id.values())
+    naive = {**as_datetimes, "det_id": np.array([f"n{i}" for i in range(30)])}
+    naive["time"] = [t.replace(tzinfo=None) for t in as_datetimes["time"]]
+    with pytest.raises(InputError):
+        store.ingest("r1", "naive", naive, now=T0)

@@ -1,6 +1,8 @@
 """The web console in real headless Chromium (Debian's, driven by Playwright): log in, open a
-run and replay it, approve a mission as an approver, and check that a partner cannot see
-unreleased findings.  Screenshots are kept in build/test-artifacts/web/."""
+run and replay it, approve a mission as an approver, check that a partner cannot see
+unreleased findings, and run a partner request for information from the partner's question
+to a planned mission and an answering run with released products.  Screenshots are kept in
+build/test-artifacts/web/."""
 
 from __future__ import annotations
 
@@ -72,6 +74,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             lon=-111.45,
         )
         store.put_finding("f2", "r1", "site", "UNCLASSIFIED//NOFORN", {}, lat=31.4, lon=-111.58)
+        store.put_product(
+            "MEX-findings.geojson",
+            "r1",
+            "geojson",
+            "application/geo+json",
+            "UNCLASSIFIED//REL TO USA, MEX",
+            b'{"type": "FeatureCollection", "features": []}',
+            now=T0,
+        )
+        store.put_product(
+            "owner-report.pdf",
+            "r1",
+            "pdf",
+            "application/pdf",
+            "UNCLASSIFIED//NOFORN",
+            b"%PDF",
+            now=T0,
+        )
         store.put_finding(
             "f3",
             "r1",
@@ -170,3 +190,53 @@ def test_a_partner_cannot_see_unreleased_findings(server: str, browser: object) 
 
     expect(page.locator("#time-label")).to_contain_text("not released")  # type: ignore[attr-defined]
     _shot(page, "partner-findings")
+
+
+def test_a_partner_request_is_planned_answered_and_released(server: str, browser: object) -> None:
+    from playwright.sync_api import expect
+
+    partner = _login(browser, server, "lucia")
+    expect(partner.locator("#request-form")).to_be_visible()  # type: ignore[attr-defined]
+    partner.fill("#rq-question", "Where do vehicles leaving the Sasabe road go at night?")  # type: ignore[attr-defined]
+    partner.fill("#rq-bbox", "-111.7,31.25,-111.4,31.45")  # type: ignore[attr-defined]
+    partner.fill("#rq-start", "2026-03-20T00:00")  # type: ignore[attr-defined]
+    partner.fill("#rq-end", "2026-03-27T00:00")  # type: ignore[attr-defined]
+    partner.select_option("#rq-priority", "priority")  # type: ignore[attr-defined]
+    partner.click("#rq-submit")  # type: ignore[attr-defined]
+    partner.wait_for_selector("body[data-last-request]")  # type: ignore[attr-defined]
+    rid = partner.get_attribute("body", "data-last-request")  # type: ignore[attr-defined]
+    row = f"#requests li[data-request='{rid}']"
+    expect(partner.locator(f"{row} .status")).to_have_text("open")  # type: ignore[attr-defined]
+    assert partner.locator(f"{row} button").count() == 0  # type: ignore[attr-defined]
+    _shot(partner, "partner-request-sent")
+
+    # A planner sees it (no request form for staff) and turns it into a mission.
+    planner = _login(browser, server, "alice")
+    expect(planner.locator("#request-form")).to_be_hidden()  # type: ignore[attr-defined]
+    planner.wait_for_selector(f"{row} button.plan-request")  # type: ignore[attr-defined]
+    assert "Sasabe road" in planner.text_content(row)  # type: ignore[attr-defined]
+    planner.select_option(f"{row} select.mission-choice", "mission-1")  # type: ignore[attr-defined]
+    planner.click(f"{row} button.plan-request")  # type: ignore[attr-defined]
+    expect(planner.locator(f"{row} .status")).to_have_text("planned")  # type: ignore[attr-defined]
+    assert planner.locator(f"{row} button.answer-request").count() == 0  # type: ignore[attr-defined]
+
+    # An analyst answers it with the run.
+    analyst = _login(browser, server, "carol")
+    analyst.wait_for_selector(f"{row} button.answer-request")  # type: ignore[attr-defined]
+    analyst.select_option(f"{row} select.run-choice", "r1")  # type: ignore[attr-defined]
+    analyst.click(f"{row} button.answer-request")  # type: ignore[attr-defined]
+    expect(analyst.locator(f"{row} .status")).to_have_text("answered")  # type: ignore[attr-defined]
+    staff_products = analyst.locator(f"{row} a.product").all_text_contents()  # type: ignore[attr-defined]
+    assert len(staff_products) == 2
+
+    # The partner sees the status and only the products released to it.
+    partner.reload()  # type: ignore[attr-defined]
+    partner.wait_for_selector("body[data-ready='yes']")  # type: ignore[attr-defined]
+    expect(partner.locator(f"{row} .status")).to_have_text("answered")  # type: ignore[attr-defined]
+    products = partner.locator(f"{row} a.product").all_text_contents()  # type: ignore[attr-defined]
+    assert products == ["MEX-findings.geojson [UNCLASSIFIED//REL TO USA, MEX]"]
+    assert "owner-report" not in partner.text_content("#requests-panel")  # type: ignore[attr-defined]
+    partner.wait_for_selector("body[data-map='ready']", timeout=20_000)  # type: ignore[attr-defined]
+    _shot(partner, "partner-requests")
+    assert partner.errors == []  # type: ignore[attr-defined]
+    assert planner.errors == []  # type: ignore[attr-defined]

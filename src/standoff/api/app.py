@@ -9,27 +9,37 @@
   "field", "value"}}``; internal errors never show a traceback or a secret.
 * Limits: request bodies over ``max_body_bytes`` get 413; more than ``rate_per_s`` requests
   per second per token (burst ``rate_burst``) get 429.  Security headers on every response.
-* Live ingest: a batch of detections with a message id is stored exactly once and
-  acknowledged only after the commit (201 stored, 200 a repeat).
+* Live ingest: a batch of detections with a message id (one object per detection, or the
+  faster columnar form) is stored exactly once and acknowledged only after the commit (201
+  stored, 200 a repeat); its scans are then tracked live off the request path.
+* Jobs: ``POST /jobs`` flies an approved mission's plan in the background (simulation,
+  tracking, the run stored, a signed conformance certificate with ``signing_key``);
+  ``GET /jobs/{id}`` shows state, stage and fraction done, then the result or the error.
+* Certificates and audit: ``GET /runs/{id}/certificate``, ``POST /certificates/verify``;
+  for auditors ``/audit/verify``, ``/audit/checkpoints``, ``/audit/proofs/inclusion``,
+  ``/audit/proofs/consistency`` and ``/audit/export`` (the offline bundle).
 """
 
+import gc
 import hashlib
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from standoff.core.errors import InputError, IntegrityError, PolicyDenied, StandoffError
 from standoff.domain.marking import Marking
@@ -51,6 +61,12 @@ class ApiSettings:
     """Send live tracks as Cursor-on-Target to this ``udp://HOST:PORT``."""
     live_marking: str = "UNCLASSIFIED//NOFORN"
     """Marking of live track updates (streamed and sent to TAK)."""
+    signing_key: Path | None = None
+    """Private key PEM that signs conformance certificates and audit checkpoints (and
+    verifies the log when ``audit_public_key`` is not given)."""
+    work_dir: Path | None = None
+    """Folder for background jobs' files (default: ``<db>.jobs`` beside a SQLite file, else a
+    temporary folder)."""
 
 
 class _Strict(BaseModel):
@@ -69,9 +85,14 @@ class ErrorEnvelope(_Strict):
     error: ErrorBody
 
 
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 class Detection(_Strict):
     det_id: str = Field(min_length=1, max_length=64)
-    time: AwareDatetime = Field(strict=False)  # ISO 8601 with a UTC offset
+    time: AwareDatetime = Field(strict=False, ge=_EARLIEST, lt=_LATEST)
+    """ISO 8601 with a UTC offset, from 1970 to 2199."""
     sensor: str = Field(default="gmti", min_length=1, max_length=16)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
@@ -79,9 +100,51 @@ class Detection(_Strict):
     radial_velocity_mps: float | None = Field(default=None, ge=-500, le=500)
 
 
+_DetId = Annotated[str, Field(min_length=1, max_length=64)]
+_Time = Annotated[AwareDatetime, Field(strict=False, ge=_EARLIEST, lt=_LATEST)]
+_Sensor = Annotated[str, Field(min_length=1, max_length=16)]
+_Lat = Annotated[float, Field(ge=-90, le=90)]
+_Lon = Annotated[float, Field(ge=-180, le=180)]
+_Sigma = Annotated[float, Field(gt=0, le=100_000)]
+_Radial = Annotated[float, Field(ge=-500, le=500)]
+_MAX_BATCH = 100_000
+
+
+class DetectionColumns(_Strict):
+    """The same detections column by column: equal-length lists (smaller to send and much
+    faster to check than one object per detection).  ``sensor`` defaults to ``gmti`` and
+    ``sigma_m`` to 20 m; a ``radial_velocity_mps`` entry may be null."""
+
+    det_id: list[_DetId] = Field(max_length=_MAX_BATCH)
+    time: list[_Time] = Field(max_length=_MAX_BATCH)
+    lat: list[_Lat] = Field(max_length=_MAX_BATCH)
+    lon: list[_Lon] = Field(max_length=_MAX_BATCH)
+    sensor: list[_Sensor] | None = Field(default=None, max_length=_MAX_BATCH)
+    sigma_m: list[_Sigma] | None = Field(default=None, max_length=_MAX_BATCH)
+    radial_velocity_mps: list[_Radial | None] | None = Field(default=None, max_length=_MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _equal_lengths(self) -> Self:
+        n = len(self.det_id)
+        for name in ("time", "lat", "lon", "sensor", "sigma_m", "radial_velocity_mps"):
+            column = getattr(self, name)
+            if column is not None and len(column) != n:
+                raise ValueError(f"column {name} has {len(column)} values, det_id has {n}")
+        return self
+
+
 class IngestBatch(_Strict):
+    """One message of detections: ``detections`` (one object each) or ``columns``."""
+
     message_id: str = Field(min_length=1, max_length=128)
-    detections: list[Detection] = Field(max_length=100_000)
+    detections: list[Detection] | None = Field(default=None, max_length=_MAX_BATCH)
+    columns: DetectionColumns | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        if (self.detections is None) == (self.columns is None):
+            raise ValueError("give exactly one of detections or columns")
+        return self
 
 
 class IngestAck(_Strict):
@@ -120,6 +183,48 @@ class RequestLink(_Strict):
     run_id: str | None = Field(default=None, max_length=64)
 
 
+class JobCreate(_Strict):
+    mission_id: str = Field(min_length=1, max_length=64)
+    scenario: dict[str, Any] | None = None
+    """A scenario document (as the scenario YAML, in JSON); default: the demo scenario."""
+
+
+class JobError(_Strict):
+    code: str
+    message: str
+
+
+class Job(_Strict):
+    job_id: str
+    kind: str
+    mission_id: str | None
+    requested_by: str
+    state: Literal["queued", "running", "succeeded", "failed"]
+    stage: str
+    fraction: float
+    run_id: str | None
+    error: JobError | None
+    result: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+
+
+class CertificateCheckBody(_Strict):
+    certificate: dict[str, Any]
+    """A certificate document as written by ``standoff certify`` (or a job)."""
+    track_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """The SHA-256 of the flown-track file it should certify (optional)."""
+
+
+class CertificateVerdict(_Strict):
+    valid: bool
+    reason: str | None = None
+    mission: str | None = None
+    status: str | None = None
+    key_id_hex: str | None = None
+    track_checked: bool = False
+
+
 class Me(_Strict):
     name: str
     roles: list[str]
@@ -130,6 +235,57 @@ class Owner(_Strict):
     lat: float
     lon: float
     owner: str
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _ns(times: list[datetime]) -> np.ndarray:
+    """Aware datetimes as int64 nanoseconds since 1970 (exact to the microsecond; a scan's
+    detections share a few instants, so each distinct one is converted once)."""
+    seen: dict[datetime, int] = {}
+    out = np.empty(len(times), dtype=np.int64)
+    for i, t_ in enumerate(times):
+        v = seen.get(t_)
+        if v is None:
+            v = seen[t_] = (t_ - _EPOCH) // _MICROSECOND * 1000
+        out[i] = v
+    return out
+
+
+def _batch_arrays(body: IngestBatch) -> dict[str, Any]:
+    """The validated batch as columns (lists of ids and sensors, numpy arrays)."""
+    if body.columns is not None:
+        c = body.columns
+        n = len(c.det_id)
+        rv = (
+            np.full(n, np.nan)
+            if c.radial_velocity_mps is None
+            else np.array([np.nan if v is None else v for v in c.radial_velocity_mps], dtype=float)
+        )
+        return {
+            "det_id": c.det_id,
+            "time_ns": _ns(c.time),
+            "sensor": c.sensor if c.sensor is not None else ["gmti"] * n,
+            "lat": np.asarray(c.lat, dtype=float),
+            "lon": np.asarray(c.lon, dtype=float),
+            "sigma_m": np.full(n, 20.0) if c.sigma_m is None else np.asarray(c.sigma_m, float),
+            "radial_velocity_mps": rv,
+        }
+    dets = body.detections or []
+    return {
+        "det_id": [d.det_id for d in dets],
+        "time_ns": _ns([d.time for d in dets]),
+        "sensor": [d.sensor for d in dets],
+        "lat": np.array([d.lat for d in dets], dtype=float),
+        "lon": np.array([d.lon for d in dets], dtype=float),
+        "sigma_m": np.array([d.sigma_m for d in dets], dtype=float),
+        "radial_velocity_mps": np.array(
+            [np.nan if d.radial_velocity_mps is None else d.radial_velocity_mps for d in dets],
+            dtype=float,
+        ),
+    }
 
 
 def _envelope(
@@ -178,27 +334,92 @@ _HEADERS = {
 }
 
 
+class _Guard:
+    """Body-size cap (413), rate limit per caller (429) and security headers on every
+    response; plain ASGI (no extra task per request, the body is not re-streamed)."""
+
+    def __init__(self, app: ASGIApp, settings: ApiSettings, buckets: _Buckets) -> None:
+        self.app, self.settings, self.buckets = app, settings, buckets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        limit = self.settings.max_body_bytes
+        length = headers.get("content-length")
+        response: Response | None = None
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response = _envelope(413, "too_large", f"request bodies are limited to {limit} bytes")
+        else:
+            auth = headers.get("authorization", "")
+            client = scope.get("client")
+            key = (
+                hashlib.sha256(auth.encode()).hexdigest()
+                if auth
+                else (str(client[0]) if client else "?")
+            )
+            if not self.buckets.allow(key):
+                response = _envelope(429, "rate_limited", "too many requests; slow down")
+                response.headers["Retry-After"] = "1"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                for k, v in _HEADERS.items():
+                    if k not in out:
+                        out[k] = v
+            await send(message)
+
+        if response is not None:
+            await response(scope, receive, send_with_headers)
+        else:
+            await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: ApiSettings) -> FastAPI:
     """The application; the store is opened at start-up and closed at shutdown."""
     state: dict[str, Any] = {}
     buckets = _Buckets(settings.rate_per_s, settings.rate_burst)
-    log_lock = threading.Lock()
+    log_lock = threading.RLock()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import tempfile
+
+        from standoff.api.jobs import JobRunner, SerialAuditLog
         from standoff.api.live import LiveTracking, TakSender
-        from standoff.oversight import AuditLog
 
         store = open_store(settings.db_url)
         state["store"] = store
-        state["log"] = AuditLog(store.audit_store())
+        state["log"] = log = SerialAuditLog(store.audit_store(), log_lock)
         state["live"] = LiveTracking(
             Marking.parse(settings.live_marking),
             TakSender(settings.tak_url) if settings.tak_url else None,
         )
+        signer = None
+        if settings.signing_key is not None:
+            from standoff.oversight import load_signer
+
+            signer = load_signer(settings.signing_key)
+        state["signer"] = signer
+        work = settings.work_dir
+        if work is None:
+            db = store.engine.url.database if store.backend == "sqlite" else None
+            work = (
+                Path(f"{db}.jobs")
+                if db and db != ":memory:"
+                else Path(tempfile.mkdtemp(prefix="standoff-jobs-"))
+            )
+        state["jobs"] = JobRunner(store, log, _airspace, work, signer=signer)
+        # Objects alive after start-up (modules, the airspace, pools) leave the collector's
+        # generations: full collections, which an ingest of one object per detection
+        # triggers, then scan only what requests allocate (p99 of row batches).
+        gc.freeze()
         try:
             yield
         finally:
+            state["jobs"].close()
             state["live"].close()
             store.close()
 
@@ -219,30 +440,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         },
     )
 
-    @app.middleware("http")
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            response: Response = _envelope(
-                413, "too_large", f"request bodies are limited to {settings.max_body_bytes} bytes"
-            )
-        else:
-            auth = request.headers.get("authorization", "")
-            key = (
-                hashlib.sha256(auth.encode()).hexdigest()
-                if auth
-                else (request.client.host if request.client else "?")
-            )
-            if not buckets.allow(key):
-                response = _envelope(429, "rate_limited", "too many requests; slow down")
-                response.headers["Retry-After"] = "1"
-            else:
-                response = await call_next(request)
-        for k, v in _HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
+    app.add_middleware(_Guard, settings=settings, buckets=buckets)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -476,30 +674,26 @@ def create_app(settings: ApiSettings) -> FastAPI:
             {"run": r.run_id, "status": r.status, "started_at": str(r.started_at)} for r in rows
         ]
 
+    known_runs: set[str] = set()  # runs are never deleted: a run seen once exists
+
     def _run_or_404(run_id: str) -> None:
         from fastapi import HTTPException
 
+        if run_id in known_runs:
+            return
         if store().run(run_id) is None:
             raise HTTPException(404, f"no run {run_id}")
+        known_runs.add(run_id)
 
     @app.post(
         f"{API}/runs/{{run_id}}/detections", status_code=201, responses={200: {"model": IngestAck}}
     )
     def ingest(run_id: str, body: IngestBatch, u: Planner, response: Response) -> IngestAck:
+        """Store a batch exactly once (201; a repeated ``message_id`` gets 200 and stores
+        nothing), acknowledged only after the commit; then track it live."""
         _run_or_404(run_id)
-        dets = body.detections
-        rows = {
-            "det_id": np.array([d.det_id for d in dets], dtype=object),
-            "time": [d.time for d in dets],
-            "sensor": np.array([d.sensor for d in dets], dtype=object),
-            "lat": np.array([d.lat for d in dets], dtype=float),
-            "lon": np.array([d.lon for d in dets], dtype=float),
-            "sigma_m": np.array([d.sigma_m for d in dets], dtype=float),
-            "radial_velocity_mps": np.array(
-                [np.nan if d.radial_velocity_mps is None else d.radial_velocity_mps for d in dets],
-                dtype=float,
-            ),
-        }
+        batch = _batch_arrays(body)
+        rows = {**batch, "time": batch["time_ns"].astype("datetime64[ns]")}
         receipt = store().ingest(run_id, body.message_id, rows, now=datetime.now(UTC))
         if receipt.duplicate:
             response.status_code = 200
@@ -508,13 +702,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
         # stored detection, only the live picture, which the next batches rebuild).
         fed = state["live"].feed(
             run_id,
-            [d.det_id for d in dets],
-            np.array([int(d.time.timestamp() * 1e9) for d in dets], dtype=np.int64),
-            rows["lat"],
-            rows["lon"],
-            rows["sigma_m"],
-            rows["radial_velocity_mps"],
-            [d.sensor for d in dets],
+            batch["det_id"],
+            batch["time_ns"],
+            batch["lat"],
+            batch["lon"],
+            batch["sigma_m"],
+            batch["radial_velocity_mps"],
+            batch["sensor"],
         )
         return IngestAck(
             message_id=receipt.message_id, stored=receipt.count, duplicate=False, **fed
@@ -537,6 +731,20 @@ def create_app(settings: ApiSettings) -> FastAPI:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+
+    Tracking = Annotated[UserRecord, Depends(roles("planner", "analyst", "auditor", "admin"))]
+
+    @app.get(f"{API}/runs/{{run_id}}/live")
+    def live_status(run_id: str, u: Tracking) -> dict[str, Any]:
+        """Live tracking of a run: scans tracked since the service started, and scans (of
+        every run) accepted but not tracked yet."""
+        _run_or_404(run_id)
+        live = state["live"]
+        return {
+            "run": run_id,
+            "scans_tracked": live.scans_done(run_id),
+            "scans_pending": live.pending(),
+        }
 
     @app.get(f"{API}/runs/{{run_id}}/detections")
     def detections(run_id: str, u: Analyst, limit: int = 10_000) -> list[dict[str, Any]]:
@@ -681,15 +889,258 @@ def create_app(settings: ApiSettings) -> FastAPI:
             headers={"X-Standoff-Marking": product["marking"]},
         )
 
-    @app.get(f"{API}/audit/verify")
-    def audit_verify(u: Auditor) -> dict[str, Any]:
+    # -- background jobs: a simulated sortie of an approved mission ---------------------
+
+    @app.post(
+        f"{API}/jobs",
+        status_code=202,
+        responses={409: {"model": ErrorEnvelope}},
+    )
+    def start_job(body: JobCreate, u: Planner, response: Response) -> Job:
+        """Fly an approved mission's plan in the background (simulation, tracking, the run
+        stored, a certificate when the server signs).  The gate is checked now: a plan that
+        is not the approved one is refused (403, logged).  Poll ``GET /jobs/{job_id}``."""
+        from fastapi import HTTPException
+
+        try:
+            job = state["jobs"].submit(u, body.mission_id, body.scenario)
+        except InputError as exc:
+            if getattr(exc, "field", None) == "mission_id" and "in progress" in str(exc):
+                raise HTTPException(409, str(exc)) from exc
+            if getattr(exc, "field", None) == "mission_id" and "no such mission" in str(exc):
+                raise HTTPException(404, f"no mission {body.mission_id}") from exc
+            raise
+        response.headers["Location"] = f"{API}/jobs/{job['job_id']}"
+        return Job.model_validate(job, strict=False)
+
+    @app.get(f"{API}/jobs")
+    def list_jobs(u: Staff) -> list[Job]:
+        return [Job.model_validate(j, strict=False) for j in store().jobs()]
+
+    @app.get(f"{API}/jobs/{{job_id}}")
+    def get_job(job_id: str, u: Staff) -> Job:
+        """A job's state (queued, running, succeeded, failed), stage and fraction done; at
+        the end its result (the run, with links) or its error."""
+        from fastapi import HTTPException
+
+        job = store().job(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return Job.model_validate(job, strict=False)
+
+    @app.get(f"{API}/runs/{{run_id}}")
+    def get_run(run_id: str, u: Reader) -> dict[str, Any]:
+        from fastapi import HTTPException
+
+        run = store().run(run_id)
+        if run is None:
+            raise HTTPException(404, f"no run {run_id}")
+        out: dict[str, Any] = {
+            "run": run["run_id"],
+            "status": run["status"],
+            "started_at": run["started_at"].isoformat(),
+            "finished_at": run["finished_at"].isoformat() if run["finished_at"] else None,
+        }
+        if not _partner_only(u):
+            out.update(
+                mission=run["mission_id"],
+                detections=store().count_detections(run_id),
+                links={
+                    "detections": f"{API}/runs/{run_id}/detections",
+                    "tracks": f"{API}/runs/{run_id}/tracks",
+                    "findings": f"{API}/runs/{run_id}/findings",
+                    "products": f"{API}/runs/{run_id}/products",
+                    "certificate": f"{API}/runs/{run_id}/certificate",
+                },
+            )
+        return out
+
+    # -- conformance certificates ----------------------------------------------------------
+
+    def _verifier() -> Any:
         from fastapi import HTTPException
 
         from standoff.oversight import load_verifier
 
-        if settings.audit_public_key is None:
-            raise HTTPException(404, "the server has no audit public key configured")
-        report = state["log"].verify(load_verifier(settings.audit_public_key))
+        if settings.audit_public_key is not None:
+            return load_verifier(settings.audit_public_key)
+        if state.get("signer") is not None:
+            return state["signer"].verifier
+        raise HTTPException(404, "the server has no audit public key configured")
+
+    @app.get(f"{API}/runs/{{run_id}}/certificate")
+    def get_certificate(run_id: str, u: Staff) -> dict[str, Any]:
+        """The signed conformance certificate of a run's flown path (verify it offline with
+        ``standoff verify`` and the server's public key, or with ``POST /certificates/verify``)."""
+        from fastapi import HTTPException
+
+        product = store().product(f"{run_id}-certificate")
+        if product is None or product["run_id"] != run_id:
+            raise HTTPException(404, f"no certificate for run {run_id}")
+        audit(u.name, "certificate.download", {"run": run_id}, {"certificate": product["sha256"]})
+        document: dict[str, Any] = json.loads(product["content"])
+        return document
+
+    @app.post(f"{API}/certificates/verify")
+    def verify_certificate_body(body: CertificateCheckBody, u: Anyone) -> CertificateVerdict:
+        """Check a certificate's Ed25519 signature with the server's key (and, given
+        ``track_sha256``, that it certifies that track).  An invalid certificate is a
+        verdict (``valid: false`` with the reason), not an error."""
+        import base64
+
+        from standoff.oversight.canonical import canonical_json
+        from standoff.oversight.certificate import CERTIFICATE_SCHEMA
+
+        verifier = _verifier()
+        doc = body.certificate
+        try:
+            cert = doc["certificate"]
+            sig = doc["signature"]
+            if not isinstance(cert, dict) or not isinstance(sig, dict):
+                raise TypeError("certificate and signature must be objects")
+            if sig.get("alg") != "Ed25519" or cert.get("schema") != CERTIFICATE_SCHEMA:
+                return CertificateVerdict(
+                    valid=False, reason=f"not a {CERTIFICATE_SCHEMA} Ed25519 certificate"
+                )
+            signature = base64.b64decode(str(sig["value"]), validate=True)
+            message = canonical_json(cert)
+        except (KeyError, TypeError, ValueError, StandoffError) as exc:
+            return CertificateVerdict(valid=False, reason=f"malformed certificate ({exc})")
+        if not verifier.verify(signature, message):
+            return CertificateVerdict(
+                valid=False, reason="the signature does not match the certificate or the key"
+            )
+        checked = False
+        if body.track_sha256 is not None:
+            certified = str((cert.get("flown_track") or {}).get("sha256", ""))
+            if certified != body.track_sha256:
+                return CertificateVerdict(
+                    valid=False,
+                    reason=f"the certificate is about track sha256 {certified[:16]}..., "
+                    "not the one given",
+                )
+            checked = True
+        return CertificateVerdict(
+            valid=True,
+            mission=str(cert.get("mission", "")),
+            status=str(cert.get("status", "")),
+            key_id_hex=verifier.key_id_hex,
+            track_checked=checked,
+        )
+
+    # -- the audit log: verify, checkpoints, proofs, export (auditors) ----------------------
+
+    @app.get(f"{API}/audit/verify")
+    def audit_verify(u: Auditor) -> dict[str, Any]:
+        verifier = _verifier()
+        with log_lock:
+            report = state["log"].verify(verifier)
         return report.to_json()  # type: ignore[no-any-return]
+
+    def _checkpoint_json(cp: Any) -> dict[str, Any]:
+        return {
+            "tree_size": cp.tree_size,
+            "root_sha256_hex": cp.root_sha256_hex,
+            "at_utc": cp.at_utc.isoformat().replace("+00:00", "Z"),
+            "note": cp.note(),
+        }
+
+    @app.get(f"{API}/audit/checkpoints")
+    def audit_checkpoints(u: Auditor) -> list[dict[str, Any]]:
+        """The signed checkpoints (C2SP tlog-checkpoint notes), oldest first."""
+        with log_lock:
+            return [_checkpoint_json(c) for c in state["log"].checkpoints()]
+
+    @app.post(f"{API}/audit/checkpoints", status_code=201)
+    def audit_sign_checkpoint(u: Auditor) -> dict[str, Any]:
+        """Sign a checkpoint over every entry so far (needs the server's signing key)."""
+        from fastapi import HTTPException
+
+        signer = state.get("signer")
+        if signer is None:
+            raise HTTPException(404, "the server has no signing key configured")
+        with log_lock:
+            latest = state["log"].latest_checkpoint()
+            now = datetime.now(UTC)
+            if latest is not None and now < latest.at_utc:
+                now = latest.at_utc
+            cp = state["log"].checkpoint(signer, now)
+        return _checkpoint_json(cp)
+
+    def _checkpoint_of_size(size: int | None) -> Any:
+        from fastapi import HTTPException
+
+        cps = state["log"].checkpoints()
+        if not cps:
+            raise HTTPException(404, "no checkpoint yet: sign one first")
+        if size is None:
+            return cps[-1]
+        for cp in reversed(cps):
+            if cp.tree_size == size:
+                return cp
+        raise HTTPException(404, f"no checkpoint of tree size {size}")
+
+    @app.get(f"{API}/audit/proofs/inclusion")
+    def audit_inclusion(
+        u: Auditor,
+        index: Annotated[int, Query(ge=0, le=2**53)],
+        tree_size: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    ) -> dict[str, Any]:
+        """RFC 9162 inclusion proof of entry ``index`` against the checkpoint of
+        ``tree_size`` (default the latest), with the signed checkpoint note."""
+        from fastapi import HTTPException
+
+        with log_lock:
+            cp = _checkpoint_of_size(tree_size)
+            if index >= cp.tree_size:
+                raise HTTPException(404, f"entry {index} is not in a tree of {cp.tree_size}")
+            record = state["log"].prove(index, checkpoint=cp)
+        return record.to_json()  # type: ignore[no-any-return]
+
+    @app.get(f"{API}/audit/proofs/consistency")
+    def audit_consistency(
+        u: Auditor,
+        from_size: Annotated[int, Query(ge=0, le=2**53)],
+        to_size: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    ) -> dict[str, Any]:
+        """RFC 9162 consistency proof that the checkpoint of ``to_size`` (default the
+        latest) extends the one of ``from_size``: the log was only appended to."""
+        from fastapi import HTTPException
+
+        with log_lock:
+            old = _checkpoint_of_size(from_size)
+            new = _checkpoint_of_size(to_size)
+            if old.tree_size > new.tree_size:
+                raise HTTPException(422, "from_size must not exceed to_size")
+            record = state["log"].prove_consistency(old, new)
+        return {
+            **record.to_json(),
+            "old_checkpoint_note": old.note(),
+            "new_checkpoint_note": new.note(),
+        }
+
+    @app.get(f"{API}/audit/export", response_class=Response)
+    def audit_export(u: Auditor) -> Response:
+        """The offline bundle (entries, checkpoints, public key, inclusion and consistency
+        proofs) that ``standoff audit verify-bundle`` checks with only the public key."""
+        import tempfile
+
+        verifier = _verifier()
+        with tempfile.TemporaryDirectory(prefix="standoff-export-") as tmp:
+            path = Path(tmp) / "bundle.json"
+            with log_lock:
+                summary = state["log"].export(path, verifier)
+            content = path.read_bytes()
+        audit(
+            u.name,
+            "audit.export",
+            {"entries": summary.entries, "tree_size": summary.latest_tree_size},
+            {"bundle": hashlib.sha256(content).hexdigest()},
+        )
+        return Response(
+            content,
+            media_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="standoff-audit-bundle.json"'},
+        )
 
     return app

@@ -35,6 +35,7 @@ __all__ = [
     "detections",
     "findings",
     "ingest_batches",
+    "jobs",
     "metadata",
     "missions",
     "plans",
@@ -45,7 +46,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 """The migration revision this code expects (``alembic_version``)."""
 
 metadata = MetaData()
@@ -204,3 +205,23 @@ requests = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 """Partner requests for information: open -> planned (a mission) -> answered (a run)."""
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("mission_id", String(64), ForeignKey("missions.mission_id")),
+    Column("requested_by", String(64), ForeignKey("users.name"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("fraction", Float, nullable=False),
+    Column("run_id", String(64)),
+    Column("error", Text),
+    Column("result", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_jobs_mission", "mission_id"),
+)
+"""Background jobs (a simulated sortie started over the API): queued -> running ->
+succeeded | failed, with the stage and fraction done; ``error`` and ``result`` are JSON."""

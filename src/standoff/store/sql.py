@@ -375,7 +375,6 @@ class SqlStore:
         equal-length arrays ``det_id``, ``time`` (datetime64[ns] UTC or aware datetimes),
         ``sensor``, ``lat``, ``lon``, ``sigma_m`` and optionally ``radial_velocity_mps``."""
         n = len(rows["det_id"])
-        times = _times(rows["time"])
         rv = np.asarray(
             rows["radial_velocity_mps"]
             if rows.get("radial_velocity_mps") is not None
@@ -383,10 +382,16 @@ class SqlStore:
             dtype=float,
         )
         sqlite = self.backend == "sqlite"
+        # Each distinct instant is converted once (a scan's detections share one).
+        distinct, where = _distinct_times(rows["time"])
         if sqlite:  # SQLAlchemy's SQLite DATETIME text, written directly (the hot path)
-            when: list[Any] = [t_.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for t_ in times]
+            text = [t_.strftime("%Y-%m-%d %H:%M:%S.%f") for t_ in distinct]
+            when: list[Any] = [text[i] for i in where]
         else:
-            when = list(times)
+            when = [distinct[i] for i in where]
+        rv_list: list[float | None] = rv.tolist()
+        if not np.isfinite(rv).all():
+            rv_list = [v if np.isfinite(v) else None for v in rv_list]  # type: ignore[arg-type]
         records = list(
             zip(
                 [run_id] * n,
@@ -396,7 +401,7 @@ class SqlStore:
                 np.asarray(rows["lat"], dtype=float).tolist(),
                 np.asarray(rows["lon"], dtype=float).tolist(),
                 np.asarray(rows["sigma_m"], dtype=float).tolist(),
-                [None if not np.isfinite(v) else float(v) for v in rv.tolist()],
+                rv_list,
                 [message_id] * n,
                 strict=True,
             )
@@ -420,8 +425,10 @@ class SqlStore:
                         message_id=message_id, run_id=run_id, count=n, received_at=_utc(now)
                     )
                 )
-                if records:
+                if records and sqlite:
                     conn.exec_driver_sql(insert, records)
+                elif records:
+                    _copy_detections(conn, records)
         except sa.exc.IntegrityError as exc:
             # Either a concurrent delivery of the same message won the race (then this one
             # is a repeat) or a detection id is reused across messages (a caller's error).
@@ -505,10 +512,17 @@ class SqlStore:
             }
             for r in rows
         ]
-        with self._tx() as conn:
-            conn.execute(t.tracks.delete().where(t.tracks.c.run_id == run_id))
-            if records:
-                conn.execute(t.tracks.insert(), records)
+        try:
+            with self._tx() as conn:
+                conn.execute(t.tracks.delete().where(t.tracks.c.run_id == run_id))
+                if records:
+                    conn.execute(t.tracks.insert(), records)
+        except sa.exc.IntegrityError as exc:
+            raise InputError(
+                "two rows for one track at one time (or the run does not exist)",
+                field="track_id,time",
+                value=run_id,
+            ) from exc
         return len(records)
 
     def tracks(self, run_id: str) -> list[dict[str, Any]]:
@@ -678,6 +692,109 @@ class SqlStore:
             ).all()
         return [dict(r._mapping) for r in rows]
 
+    # -- background jobs ------------------------------------------------------------------
+
+    def create_job(
+        self,
+        job_id: str,
+        kind: str,
+        requested_by: str,
+        *,
+        now: datetime,
+        mission_id: str | None = None,
+    ) -> None:
+        """A queued job.  Raises InputError if the mission already has a queued or running
+        job (one sortie at a time per approval), checked in the same transaction."""
+        j = t.jobs
+        try:
+            with self._tx() as conn:
+                if mission_id is not None:
+                    busy = conn.execute(
+                        sa.select(j.c.job_id).where(
+                            j.c.mission_id == mission_id, j.c.state.in_(("queued", "running"))
+                        )
+                    ).first()
+                    if busy is not None:
+                        raise InputError(
+                            f"the mission already has job {busy.job_id} in progress",
+                            field="mission_id",
+                            value=mission_id,
+                        )
+                conn.execute(
+                    j.insert().values(
+                        job_id=job_id,
+                        kind=kind,
+                        mission_id=mission_id,
+                        requested_by=requested_by,
+                        state="queued",
+                        stage="queued",
+                        fraction=0.0,
+                        created_at=_utc(now),
+                        updated_at=_utc(now),
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise InputError(
+                "the job exists, or its mission or user does not", field="job_id", value=job_id
+            ) from exc
+
+    def update_job(
+        self,
+        job_id: str,
+        *,
+        now: datetime,
+        state: str | None = None,
+        stage: str | None = None,
+        fraction: float | None = None,
+        run_id: str | None = None,
+        error: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"updated_at": _utc(now)}
+        for key, value in (
+            ("state", state),
+            ("stage", stage),
+            ("run_id", run_id),
+        ):
+            if value is not None:
+                values[key] = value
+        if fraction is not None:
+            values["fraction"] = min(1.0, max(0.0, float(fraction)))
+        if error is not None:
+            values["error"] = json.dumps(error, sort_keys=True)
+        if result is not None:
+            values["result"] = json.dumps(result, sort_keys=True)
+        with self._tx() as conn:
+            conn.execute(t.jobs.update().where(t.jobs.c.job_id == job_id).values(**values))
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.jobs).where(t.jobs.c.job_id == job_id)).first()
+        return None if row is None else _job_dict(row)
+
+    def jobs(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        j = t.jobs
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(j).order_by(j.c.created_at.desc(), j.c.job_id).limit(limit)
+            ).all()
+        return [_job_dict(r) for r in rows]
+
+    def fail_unfinished_jobs(self, reason: str, *, now: datetime) -> int:
+        """Mark queued and running jobs failed (at start-up: their worker is gone)."""
+        j = t.jobs
+        with self._tx() as conn:
+            result = conn.execute(
+                j.update()
+                .where(j.c.state.in_(("queued", "running")))
+                .values(
+                    state="failed",
+                    error=json.dumps({"code": "interrupted", "message": reason}),
+                    updated_at=_utc(now),
+                )
+            )
+        return int(result.rowcount or 0)
+
     def audit_store(self) -> SqlAuditStore:
         """The audit log's storage port on this database."""
         return SqlAuditStore(self.engine)
@@ -703,6 +820,52 @@ class _LockedTx:
             self._cm.__exit__(*exc)
         finally:
             self._lock.release()
+
+
+_COPY_DETECTIONS = (
+    "COPY detections (run_id, det_id, time, sensor, lat, lon, sigma_m, radial_velocity_mps, "
+    "message_id) FROM STDIN"
+)
+
+
+def _copy_detections(conn: Connection, records: Sequence[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the batch's rows by COPY in the open transaction (several times faster
+    than a multi-row INSERT); a duplicate key becomes SQLAlchemy's IntegrityError."""
+    import psycopg
+
+    raw: Any = conn.connection.dbapi_connection  # psycopg.Connection
+    try:
+        with raw.cursor() as cur, cur.copy(_COPY_DETECTIONS) as copy:
+            for record in records:
+                copy.write_row(record)
+    except psycopg.IntegrityError as exc:
+        raise sa.exc.IntegrityError(_COPY_DETECTIONS, None, exc) from exc
+
+
+def _job_dict(row: Any) -> dict[str, Any]:
+    d = dict(row._mapping)
+    d["error"] = json.loads(d["error"]) if d["error"] else None
+    d["result"] = json.loads(d["result"]) if d["result"] else None
+    d["fraction"] = round(float(d["fraction"]), 4)
+    for k in ("created_at", "updated_at"):
+        d[k] = _as_utc(d[k]).isoformat().replace("+00:00", "Z")
+    return d
+
+
+def _distinct_times(values: Any) -> tuple[list[datetime], list[int]]:
+    """The distinct instants of ``values`` (aware UTC datetimes) and, per row, the index of
+    its instant: a batch holds a few scans, so each distinct time is converted once."""
+    arr = np.asarray(values)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        ns = arr.astype("datetime64[ns]").astype(np.int64)
+        uniq, inverse = np.unique(ns, return_inverse=True)
+        return _times(uniq.astype("datetime64[ns]")), inverse.tolist()
+    distinct: dict[datetime, int] = {}
+    where = [
+        distinct.setdefault(_utc(v) if isinstance(v, datetime) else v, len(distinct))
+        for v in arr.tolist()
+    ]
+    return _times(list(distinct)), where
 
 
 def _times(values: Any) -> list[datetime]:

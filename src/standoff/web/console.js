@@ -8,6 +8,11 @@ let token = sessionStorage.getItem("standoff-token") || "";
 let me = null;
 let map = null;
 let replay = { times: [], byTime: new Map() };
+let missionsCache = [];
+let runsCache = [];
+let requestAreas = { type: "FeatureCollection", features: [] };
+const hasRole = (...roles) => me && me.roles.some((r) => roles.includes(r));
+const partnerOnly = () => hasRole("partner") && !hasRole("analyst", "auditor", "admin");
 
 async function api(path, options = {}) {
   const response = await fetch(API + path, {
@@ -55,6 +60,11 @@ function initMap() {
       map.addSource("tracks", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
       map.addLayer({ id: "tracks", type: "circle", source: "tracks",
         paint: { "circle-radius": 4, "circle-color": "#102a60" } });
+      map.addSource("requests", { type: "geojson", data: requestAreas });
+      map.addLayer({ id: "requests-fill", type: "fill", source: "requests",
+        paint: { "fill-color": "#f39c12", "fill-opacity": 0.25 } });
+      map.addLayer({ id: "requests-line", type: "line", source: "requests",
+        paint: { "line-color": "#c0392b", "line-width": 2 } });
       map.addSource("findings", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
       map.addLayer({ id: "findings", type: "circle", source: "findings",
         paint: { "circle-radius": 6, "circle-color": "#8e44ad" } });
@@ -72,6 +82,7 @@ async function loadMissions() {
   body.innerHTML = "";
   try {
     const missions = await api("/missions");
+    missionsCache = missions;
     $("missions-note").textContent = `${missions.length} mission(s)`;
     for (const m of missions) {
       const row = document.createElement("tr");
@@ -158,6 +169,148 @@ async function openRun() {
   }
 }
 
+// ------------------------------------------------------------------ partner requests
+
+function bboxPolygon(text) {
+  const v = text.split(",").map((x) => Number(x.trim()));
+  if (v.length !== 4 || v.some((x) => !Number.isFinite(x)) || v[0] >= v[2] || v[1] >= v[3]) {
+    throw new Error("area: give lon_min, lat_min, lon_max, lat_max (degrees)");
+  }
+  const [x0, y0, x1, y1] = v;
+  return { type: "Polygon", coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] };
+}
+
+function utcIso(local) {
+  // The form's times are UTC: "2026-03-20T00:00" -> "2026-03-20T00:00:00Z".
+  if (!local) throw new Error("give the time window");
+  return (local.length === 16 ? `${local}:00` : local) + "Z";
+}
+
+async function download(product) {
+  try {
+    const response = await fetch(`${API}/products/${encodeURIComponent(product.product_id)}`,
+      { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok) throw new Error(`download failed (HTTP ${response.status})`);
+    const url = URL.createObjectURL(await response.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = product.product_id;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) { showError(err); }
+}
+
+function linkControl(request, kind) {
+  // A planner turns a request into a mission; an analyst answers it with a run.
+  const box = document.createElement("span");
+  box.className = `link-${kind}`;
+  const select = document.createElement("select");
+  select.className = `${kind}-choice`;
+  const options = kind === "mission"
+    ? missionsCache.filter((m) => m.state !== "rejected").map((m) => [m.mission, `${m.mission} (${m.state})`])
+    : runsCache.map((r) => [r.run, r.run]);
+  for (const [value, label] of options) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = label;
+    select.appendChild(option);
+  }
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = kind === "mission" ? "plan-request" : "answer-request";
+  button.textContent = kind === "mission" ? "Plan as mission" : "Answer with run";
+  button.disabled = options.length === 0;
+  button.onclick = async () => {
+    try {
+      await api(`/requests/${encodeURIComponent(request.request_id)}/link`, {
+        method: "POST", body: JSON.stringify({ [`${kind}_id`]: select.value }) });
+      showError(null);
+      await loadRequests();
+    } catch (err) { showError(err); }
+  };
+  box.append(select, button);
+  return box;
+}
+
+async function loadRequests() {
+  const panel = $("requests-panel");
+  const list = $("requests");
+  if (!hasRole("partner", "planner", "approver", "analyst", "auditor", "admin")) {
+    panel.hidden = true;
+    return;
+  }
+  $("request-form").hidden = !partnerOnly();
+  const requests = await api("/requests");
+  list.innerHTML = "";
+  $("requests-note").textContent = partnerOnly()
+    ? `${requests.length} request(s) from ${me.partner_country}`
+    : `${requests.length} request(s) from partners`;
+  for (const q of requests) {
+    const item = document.createElement("li");
+    item.dataset.request = q.request_id;
+    item.dataset.status = q.status;
+    const head = document.createElement("div");
+    const status = document.createElement("span");
+    status.className = "status";
+    status.dataset.status = q.status;
+    status.textContent = q.status;
+    head.append(status, ` ${q.priority} — ${q.question}`);
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = `${q.partner} (${q.partner_country}), ${q.window_start} – ${q.window_end}`
+      + (q.mission_id ? `; mission ${q.mission_id}` : "") + (q.run_id ? `; run ${q.run_id}` : "");
+    item.append(head, meta);
+    const products = document.createElement("div");
+    products.className = "products";
+    for (const p of q.products || []) {
+      const a = document.createElement("a");
+      a.href = "#";
+      a.className = "product";
+      a.dataset.product = p.product_id;
+      a.textContent = `${p.product_id} [${p.marking}]`;
+      a.onclick = (e) => { e.preventDefault(); download(p); };
+      products.appendChild(a);
+    }
+    if (q.status === "answered" && (q.products || []).length === 0) {
+      products.textContent = "no released products yet";
+    }
+    item.appendChild(products);
+    if (q.status === "open" && hasRole("planner", "admin")) item.appendChild(linkControl(q, "mission"));
+    if (q.status !== "answered" && hasRole("analyst", "admin")) item.appendChild(linkControl(q, "run"));
+    list.appendChild(item);
+  }
+  requestAreas = { type: "FeatureCollection", features: requests.map((q) => ({
+    type: "Feature", properties: { id: q.request_id, status: q.status }, geometry: q.area })) };
+  if (map && map.getSource("requests")) map.getSource("requests").setData(requestAreas);
+  panel.hidden = false;
+  panel.dataset.loaded = String(requests.length);
+}
+
+async function submitRequest(event) {
+  event.preventDefault();
+  try {
+    const body = {
+      question: $("rq-question").value.trim(),
+      area: bboxPolygon($("rq-bbox").value),
+      window_start: utcIso($("rq-start").value),
+      window_end: utcIso($("rq-end").value),
+      priority: $("rq-priority").value,
+    };
+    const created = await api("/requests", { method: "POST", body: JSON.stringify(body) });
+    $("rq-question").value = "";
+    showError(null);
+    await loadRequests();
+    document.body.dataset.lastRequest = created.request;
+  } catch (err) { showError(err); }
+}
+
+function useMapView() {
+  if (!map) return;
+  const b = map.getBounds();
+  const r = (x) => Math.round(x * 1000) / 1000;
+  $("rq-bbox").value = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(r).join(",");
+}
+
 async function loadAudit() {
   if (!me.roles.some((r) => r === "auditor" || r === "admin")) { $("audit-panel").hidden = true; return; }
   try {
@@ -179,9 +332,11 @@ async function start() {
   if (!map) initMap();
   try {
     const runs = await api("/runs");
+    runsCache = runs;
     if (runs.length && $("run-id").value === "") $("run-id").value = runs[runs.length - 1].run;
   } catch (err) { if (err.status !== 403) throw err; }
   await loadMissions();
+  await loadRequests();
   await loadAudit();
   document.body.dataset.ready = "yes";
 }
@@ -200,6 +355,8 @@ $("logout").addEventListener("click", () => {
   location.reload();
 });
 $("load-run").addEventListener("click", openRun);
+$("request-form").addEventListener("submit", submitRequest);
+$("rq-use-view").addEventListener("click", useMapView);
 $("time-slider").addEventListener("input", (e) => showTime(Number(e.target.value)));
 
 if (token) start().catch(showError);
