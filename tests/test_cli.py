@@ -277,3 +277,30 @@ def test_scenario_simulate_and_track_commands(
     code, _, err = run(["track", str(bad), "--out", str(tmp_path / "t.csv")], capsys)
     assert code == 2
     assert "row 3" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--signing-key", "missing.pem", "missing.pem"),
+        ("--signing-key", "not-a-key.pem", "not-a-key.pem"),
+        ("--audit-key", "missing.pub.pem", "missing.pub.pem"),
+        ("--tak", "tcp://127.0.0.1:8087", "--tak"),
+        ("--tak", "udp://127.0.0.1:99999", "--tak"),
+    ],
+)
+def test_serve_refuses_bad_keys_and_endpoints_before_starting(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    option: str,
+    value: str,
+    named: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "not-a-key.pem").write_text("-----BEGIN NOTHING-----\n")
+    code, _, err = run(["serve", "--db", str(tmp_path / "s.db"), option, value], capsys)
+    assert code == 2
+    assert named in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "s.db").exists()

@@ -331,6 +331,10 @@ def _print_plan_summary(summary: dict[str, Any]) -> None:
             f"{aoi['on_station_s'] / 3600:.1f}",
         )
     out.print(table)
+    from standoff.pipeline import look_point_lines
+
+    for line in look_point_lines(summary["look_points"]):
+        out.print(line)
     for name, path in summary["files"].items():
         out.print(f"  {name}: {path}")
 
@@ -692,6 +696,25 @@ def mission_submit_cmd(
         _stdout().print(f"mission {doc['mission']}: submitted for approval")
 
 
+def _window_option(text: str) -> Any:
+    """``START/END`` (ISO 8601 with a UTC offset) as two aware datetimes."""
+    from datetime import datetime
+
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise InputError("expected START/END", source="option --window", value=text)
+    out = []
+    for part in parts:
+        try:
+            when = datetime.fromisoformat(part.strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InputError("not an ISO 8601 time", source="option --window", value=part) from exc
+        if when.tzinfo is None:
+            raise InputError("needs a UTC offset (e.g. Z)", source="option --window", value=part)
+        out.append(when)
+    return (out[0], out[1])
+
+
 def _mission_action(action: str) -> Any:
     def command(
         mission: Annotated[str, typer.Argument(help="Mission id (from `mission submit`).")],
@@ -699,11 +722,20 @@ def _mission_action(action: str) -> Any:
         users: _Users = None,
         as_user: _As = "",
         reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+        window: Annotated[
+            str | None,
+            typer.Option(
+                "--window",
+                help="approve only: the approved time window START/END (ISO 8601 UTC, e.g. "
+                "2026-03-20T00:00Z/2026-03-21T00:00Z); the sortie must lie inside it.",
+            ),
+        ] = None,
     ) -> None:
         from standoff.pipeline import mission_action, open_workflow
 
+        span = _window_option(window) if window is not None else None
         with open_workflow(db, users) as wf:
-            doc = mission_action(wf, mission, action, as_user, reason, _now())
+            doc = mission_action(wf, mission, action, as_user, reason, _now(), window=span)
         _stdout().print(f"mission {doc['mission']}: {doc['state']}")
 
     command.__doc__ = {
@@ -767,7 +799,7 @@ def release_cmd(
     users: _Users = None,
     as_user: _As = "",
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
-    kind: Annotated[str, typer.Option("--kind", help="track or finding.")] = "track",
+    kind: Annotated[str, typer.Option("--kind", help="track, detection or finding.")] = "track",
 ) -> None:
     """Release own-territory tracks or findings to partners (an approver, with a reason)."""
     from standoff.pipeline import open_workflow, release_tracks
@@ -812,6 +844,48 @@ def partner_export_cmd(
         )
 
 
+@app.command("partner-export-tables")
+def partner_export_tables_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder (meta.json, detections).")],
+    partner: Annotated[str, typer.Option("--partner", help="Partner country (ISO alpha-3).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the export.")],
+    tracks: Annotated[
+        Path | None, typer.Option("--tracks", help="Tracks CSV of the run (optional).")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Mission store (releases, audit log).")
+    ] = None,
+    marking: Annotated[
+        str, typer.Option("--marking", help="The product's classification and releasability.")
+    ] = "UNCLASSIFIED//REL TO USA, MEX",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """A run's detections (and tracks) for a partner as CSV, minimised: own-territory rows
+    left out unless an approver released them; refused unless the marking releases them."""
+    from standoff.pipeline import open_workflow, partner_export_tables
+
+    airspace = _load_airspace(None)
+    if db is None:
+        doc = partner_export_tables(
+            airspace, run_dir, partner, out, _now(), tracks_csv=tracks, marking=marking
+        )
+    else:
+        with open_workflow(db) as wf:
+            doc = partner_export_tables(
+                airspace, run_dir, partner, out, _now(), wf, tracks_csv=tracks, marking=marking
+            )
+    if as_json:
+        _print_json(doc)
+        return
+    for name in ("detections", "tracks"):
+        if doc[name] is not None:
+            c = doc[name]
+            _stdout().print(
+                f"{doc['files'][name]}: {c['shown_rows']} rows, {doc['marking']}; "
+                f"{c['masked_rows']} own-territory rows withheld"
+            )
+
+
 runs_app = typer.Typer(help="Runs kept in the mission store.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
@@ -822,7 +896,9 @@ def runs_add_cmd(
     db: _StoreDb,
     tracks: Annotated[Path | None, typer.Option("--tracks", help="Tracks CSV of the run.")] = None,
 ) -> None:
-    """Store a run's detections and tracks (retention applies to what is stored)."""
+    """Register a run folder with its time span and store its detections and tracks;
+    `retention run` later purges own-territory rows past the period from its files and the
+    store."""
     from standoff.pipeline import open_workflow, register_run
 
     with open_workflow(db) as wf:
@@ -968,6 +1044,28 @@ def users_add_cmd(
     sys.stdout.write(token + "\n")
 
 
+def _check_serve_keys(signing_key: Path | None, audit_key: Path | None, tak: str | None) -> None:
+    """Fail before the server starts (exit 2) when a key or the TAK endpoint is unusable."""
+    from urllib.parse import urlparse
+
+    from standoff.oversight import load_signer, load_verifier
+
+    if signing_key is not None:
+        load_signer(signing_key)
+    if audit_key is not None:
+        load_verifier(audit_key)
+    if tak is not None:
+        parsed = urlparse(tak)
+        try:
+            port = parsed.port
+        except ValueError:
+            port = None
+        if parsed.scheme != "udp" or not parsed.hostname or not port:
+            raise InputError(
+                "a TAK endpoint looks like udp://HOST:PORT", source="option --tak", value=tak
+            )
+
+
 @app.command("serve")
 def serve_cmd(
     db: Annotated[str, typer.Option("--db", help="Store URL or SQLite file.")] = "standoff.db",
@@ -975,6 +1073,18 @@ def serve_cmd(
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8080,
     audit_key: Annotated[
         Path | None, typer.Option("--audit-key", help="Public key PEM to verify the audit log.")
+    ] = None,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            help="Private key PEM (standoff keys new) that signs conformance certificates of "
+            "simulation jobs and audit checkpoints.",
+        ),
+    ] = None,
+    tak_url: Annotated[
+        str | None,
+        typer.Option("--tak", help="Send live tracks as Cursor-on-Target to udp://HOST:PORT."),
     ] = None,
 ) -> None:
     """Serve the API (and the console) on HOST:PORT."""
@@ -984,7 +1094,10 @@ def serve_cmd(
 
     if not 0 < port < 65536:
         raise InputError("must be 1-65535", source="option --port", value=port)
-    app_ = create_app(ApiSettings(db_url=db, audit_public_key=audit_key))
+    _check_serve_keys(signing_key, audit_key, tak_url)
+    app_ = create_app(
+        ApiSettings(db_url=db, audit_public_key=audit_key, signing_key=signing_key, tak_url=tak_url)
+    )
     uvicorn.run(app_, host=host, port=port, log_level="warning", server_header=False)
 
 
@@ -1090,10 +1203,10 @@ def archive_track_cmd(
     workers: _Workers = None,
     halo_m: Annotated[
         float, typer.Option("--halo-m", help="Overlap tracked around each cell, metres.")
-    ] = 8_000.0,
+    ] = 20_000.0,
     warmup_s: Annotated[
-        float, typer.Option("--warmup-s", help="Seconds of the day before, tracked first.")
-    ] = 600.0,
+        float, typer.Option("--warmup-s", help="Seconds before each time window, tracked first.")
+    ] = 14_400.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Track every partition in parallel, handing tracks over across partition edges."""
@@ -1196,7 +1309,8 @@ def demo(
     console.print(f"http://127.0.0.1:{port}/  (run {info['run']}); log in with a token:")
     for name, token in info["tokens"].items():
         console.print(f"  {name}: {token}")
-    app_ = create_app(ApiSettings(db_url=info["db"]))
+    key = out / "audit" / "keys" / "standoff-audit.key.pem"
+    app_ = create_app(ApiSettings(db_url=info["db"], signing_key=key if key.exists() else None))
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning", server_header=False)
 
 

@@ -250,6 +250,17 @@ def run_plan(
     return plan, files
 
 
+def look_point_lines(points: list[dict[str, Any]]) -> list[str]:
+    """One line per look point of a plan: how long its sensor has it in reach."""
+    return [
+        f"look point {p['name']} ({p['sensor']}): in reach {p['in_reach_share']:.0%} of the time "
+        f"on station ({p['in_reach_s'] / 3600:.1f} h)"
+        if p["reachable"]
+        else f"look point {p['name']} ({p['sensor']}): NOT REACHABLE: {p['note']}"
+        for p in points
+    ]
+
+
 def plan_summary(plan: MissionPlan, files: dict[str, Path], seconds: float) -> dict[str, Any]:
     """The plan's figures as a JSON-able mapping (what ``standoff plan --json`` prints)."""
     return {
@@ -277,6 +288,7 @@ def plan_summary(plan: MissionPlan, files: dict[str, Path], seconds: float) -> d
             }
             for c in plan.coverage
         ],
+        "look_points": list(plan.extra.get("look_points", [])),
         "orbits": [
             {
                 "name": o.name,
@@ -367,6 +379,8 @@ def _demo_plan(
             f"{c.on_station_s / 3600:.1f}",
         )
     console.print(table)
+    for line in look_point_lines(plan.extra.get("look_points", [])):
+        console.print(line)
     return {
         "folder": str(stage),
         **{k: v for k, v in summary.items() if k in ("min_clearance_m", "aoi", "mission")},
@@ -431,7 +445,12 @@ def _demo_oversight(
         export = partner_export(
             airspace, run, tracks, "MEX", stage, DEMO_START + timedelta(hours=12), wf, "carol"
         )
-        run_id = register_run(wf, run, tracks, DEMO_START + timedelta(hours=12))
+        # Retention rewrites the files of the runs it purges: it is shown on the archive's
+        # copy of the sortie, so that the later stages still read the whole run.
+        archive = _archive_copy(run, tracks, stage / "archive")
+        run_id = register_run(
+            wf, archive / "run", archive / "tracks" / "tracks.csv", DEMO_START + timedelta(hours=12)
+        )
         kept = run_retention(wf, airspace, DEMO_START + timedelta(days=30))
         purged = run_retention(wf, airspace, DEMO_START + timedelta(days=5 * 365 + 30))
         mission_action(
@@ -455,7 +474,8 @@ def _demo_oversight(
         f"retention: run {run_id} "
         f"{'kept' if not kept['runs'][0]['purged'] else 'PURGED'} at 30 days; after 5 "
         f"years {p['detections_purged']} own-territory detections and {p['tracks_purged']} "
-        f"tracks purged, {p['detections_kept']} kept; mission store audit log VALID "
+        f"tracks purged, {p['detections_kept']} kept (archive copy "
+        f"{stage / 'archive'}); mission store audit log VALID "
         f"({report.entries} entries)"
     )
     return {
@@ -464,6 +484,18 @@ def _demo_oversight(
         "retention": purged,
         "store_audit_entries": report.entries,
     }
+
+
+def _archive_copy(run: Path, tracks: Path, archive: Path) -> Path:
+    """A copy of a run folder and its tracks as ``ARCHIVE/run`` and ``ARCHIVE/tracks``."""
+    import shutil
+
+    if archive.exists():
+        shutil.rmtree(archive)
+    shutil.copytree(run, archive / "run")
+    (archive / "tracks").mkdir(parents=True)
+    shutil.copy2(tracks, archive / "tracks" / "tracks.csv")
+    return archive
 
 
 def _demo_products(
@@ -744,12 +776,29 @@ def submit_plan(
 
 
 def mission_action(
-    wf: Workflow, mission_id: str, action: str, as_user: str, reason: str, now: datetime
+    wf: Workflow,
+    mission_id: str,
+    action: str,
+    as_user: str,
+    reason: str,
+    now: datetime,
+    *,
+    window: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
-    """Approve, reject, revise, fly or close a mission (role and two-person checks)."""
+    """Approve, reject, revise, fly or close a mission (role and two-person checks; an
+    approval may carry the approved time ``window`` the sortie must lie inside)."""
     from standoff.oversight.approval import act
 
-    state = act(wf.store, wf.log, _user(wf, as_user), mission_id, action, reason=reason, now=now)
+    state = act(
+        wf.store,
+        wf.log,
+        _user(wf, as_user),
+        mission_id,
+        action,
+        reason=reason,
+        now=now,
+        window=window,
+    )
     return {"mission": mission_id, "state": state}
 
 
@@ -776,7 +825,7 @@ def fly_sortie(
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     mission_id = f"{plan.mission_name}-{sha[:12]}"
     user = _user(wf, as_user)
-    require_approved(wf.store, mission_id, sha)
+    require_approved(wf.store, mission_id, sha, log=wf.log, who=user.name, now=now)
     plan_path = plan_dir / "plan.json" if plan_dir.is_dir() else plan_dir
     summary = run_simulation(
         airspace, plan_path, scenario_path, out_dir, fmt=fmt, progress=progress
@@ -852,11 +901,15 @@ def export_plan(
 
         wf.log.append(
             decision_event(
-                Decision("export", mission_id, False, (str(exc),)), user.name, now, {"plan": sha}
+                Decision(allowed=False, reasons=(str(exc),), check="export", subject=mission_id),
+                user.name,
+                now,
+                {"plan": sha},
             )
         )
         raise
     again = check_airspace(plan, airspace)  # never export a plan that is not conformant
+    wf.log.append(decision_event(again, user.name, now, {"plan": sha}))
     require([again])
     files = write_ground_control_outputs(plan, airspace, out_dir)
     wf.log.append(decision_event(approval, user.name, now, {"plan": sha}))
@@ -1027,142 +1080,22 @@ def release_tracks(
 
 
 def register_run(wf: Workflow, run_dir: Path, tracks_csv: Path | None, now: datetime) -> str:
-    """Store a run's detections (and tracks) so that retention can find them later."""
-    import pandas as pd
+    """Store a run's detections (and tracks) with its time span, so that retention can
+    find the files and rows later (see :mod:`standoff.store.runs`)."""
+    from standoff.store.runs import register_run_dir
 
-    from standoff.oversight import AuditEvent
-
-    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
-    run_id = run_id_of(run_dir)
-    start = datetime.fromisoformat(meta["scenario"]["start_utc"].replace("Z", "+00:00"))
-    wf.store.create_run(
-        run_id, now=start, meta={"operator": meta["plan"]["operator"], "source": str(run_dir)}
-    )
-    det = pd.read_csv(run_dir / "detections.csv", dtype={"det_id": str, "sensor": str})
-    rows = {
-        "det_id": det["det_id"].to_numpy(),
-        "time": pd.to_datetime(det["time"], utc=True)
-        .dt.tz_localize(None)
-        .to_numpy(dtype="datetime64[ns]"),
-        "sensor": det["sensor"].to_numpy(),
-        "lat": det["lat"].to_numpy(float),
-        "lon": det["lon"].to_numpy(float),
-        "sigma_m": det["sigma_m"].to_numpy(float),
-        "radial_velocity_mps": det["radial_velocity_mps"].to_numpy(float),
-    }
-    wf.store.ingest(run_id, f"{run_id}:detections", rows, now=now)
-    n_tracks = 0
-    if tracks_csv is not None:
-        frame = _read_tracks_csv(tracks_csv)
-        lon, lat = _tracks_lonlat(run_dir, frame)
-        t = pd.to_datetime(frame["time"], utc=True)
-        n_tracks = wf.store.put_tracks(
-            run_id,
-            [
-                {
-                    "track_id": int(a),
-                    "time": b.to_pydatetime(),
-                    "lat": float(c),
-                    "lon": float(d),
-                    "vx_mps": float(e),
-                    "vy_mps": float(f),
-                    "det_id": None if not isinstance(g, str) else g,
-                }
-                for a, b, c, d, e, f, g in zip(
-                    frame["track_id"],
-                    t,
-                    lat,
-                    lon,
-                    frame["vx"],
-                    frame["vy"],
-                    frame.get("det_id", [None] * len(t)),
-                    strict=True,
-                )
-            ],
-        )
-    wf.log.append(
-        AuditEvent(
-            "standoff",
-            "run.register",
-            now,
-            {},
-            {"run": run_id, "detections": len(det), "track_rows": n_tracks},
-        )
-    )
-    return run_id
+    return register_run_dir(wf.store, wf.log, run_dir, now=now, tracks_path=tracks_csv).run_id
 
 
 def run_retention(
     wf: Workflow, airspace: Airspace, now: datetime, retention_days: int | None = None
 ) -> dict[str, Any]:
     """Purge own-territory detections and tracks of registered runs past the retention
-    period; every decision and count goes to the audit log (no coordinates)."""
-    import sqlalchemy as sa
+    period, from the run files (rewritten) and the store; every decision and count goes to
+    the audit log (no coordinates).  See :func:`standoff.store.runs.apply_retention`."""
+    from standoff.store.runs import apply_retention
 
-    from standoff.oversight import AuditEvent
-    from standoff.oversight.minimise import own_territory_points, own_territory_tracks
-    from standoff.oversight.policy import DEFAULT_RETENTION_DAYS, check_retention, decision_event
-    from standoff.store.schema import detections, runs, tracks
-
-    days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
-    report: dict[str, Any] = {"retention_days": days, "runs": []}
-    with wf.store.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(runs.c.run_id, runs.c.started_at, runs.c.meta).order_by(runs.c.run_id)
-        ).all()
-    for run_id, started, meta_text in rows:
-        started_utc = started if started.tzinfo else started.replace(tzinfo=UTC)
-        decision = check_retention(run_id, started_utc, now, days)
-        wf.log.append(decision_event(decision, "standoff", now))
-        if decision.allowed:
-            report["runs"].append({"run": run_id, "purged": False})
-            continue
-        operator = json.loads(meta_text)["operator"]
-        det = wf.store.detections(run_id)
-        own_det = (
-            own_territory_points(
-                airspace, operator, [d["lon"] for d in det], [d["lat"] for d in det]
-            )
-            if det
-            else np.zeros(0, bool)
-        )
-        gone = [d["det_id"] for d, o in zip(det, own_det, strict=True) if o]
-        trk = wf.store.tracks(run_id)
-        own_trk = (
-            own_territory_tracks(
-                airspace,
-                operator,
-                [r["track_id"] for r in trk],
-                [r["lon"] for r in trk],
-                [r["lat"] for r in trk],
-            )
-            if trk
-            else np.zeros(0, bool)
-        )
-        gone_tracks = sorted({r["track_id"] for r, o in zip(trk, own_trk, strict=True) if o})
-        with wf.store.engine.begin() as conn:
-            for i in range(0, len(gone), 500):
-                conn.execute(
-                    detections.delete().where(
-                        detections.c.run_id == run_id, detections.c.det_id.in_(gone[i : i + 500])
-                    )
-                )
-            for i in range(0, len(gone_tracks), 500):
-                conn.execute(
-                    tracks.delete().where(
-                        tracks.c.run_id == run_id, tracks.c.track_id.in_(gone_tracks[i : i + 500])
-                    )
-                )
-        counts = {
-            "run": run_id,
-            "purged": True,
-            "detections_purged": len(gone),
-            "tracks_purged": len(gone_tracks),
-            "detections_kept": len(det) - len(gone),
-        }
-        wf.log.append(AuditEvent("standoff", "retention.purge", now, {}, counts))
-        report["runs"].append(counts)
-    return report
+    return apply_retention(wf.store, wf.log, airspace, now=now, retention_days=retention_days)
 
 
 # --------------------------------------------------------------------------- products
@@ -1335,3 +1268,195 @@ def populate_service(out_dir: Path, now: datetime) -> dict[str, Any]:
                 )
             tokens[user.name] = token
     return {"run": run_id, "tokens": tokens, "db": str(out_dir / "standoff.db")}
+
+
+# --------------------------------------------------------------------------- partner tables
+
+
+def partner_export_tables(
+    airspace: Airspace,
+    run_dir: Path,
+    partner: str,
+    out_dir: Path,
+    now: datetime,
+    wf: Workflow | None = None,
+    *,
+    tracks_csv: Path | None = None,
+    as_user: str = "standoff",
+    marking: str = "UNCLASSIFIED//REL TO USA, MEX",
+) -> dict[str, Any]:
+    """A run's detections (and tracks) for a partner agency as CSV, minimised: refused unless
+    the ``marking`` releases them to ``partner`` (the decision is logged); own-territory
+    detections, and tracks wholly in own territory, are left out unless an approver released
+    them (releases are read from the audit log).  Writes ``detections.<P>.csv``,
+    ``tracks.<P>.csv`` and ``export.<P>.json`` (marking, counts, file hashes); the log gets
+    the counts and hashes, never an own-territory id or coordinate."""
+    import hashlib
+
+    from standoff.domain.marking import Marking
+    from standoff.oversight import AuditEvent
+    from standoff.oversight.minimise import minimise, record_minimisation, released_ids
+    from standoff.oversight.policy import check_release, decision_event, require
+    from standoff.store.runs import detections_file, read_meta, read_table, run_id_of, with_lonlat
+
+    meta = read_meta(run_dir)
+    operator = str(meta["plan"]["operator"])
+    product_marking = Marking.parse(marking, owner=operator, source="--marking")
+    run_id = run_id_of(run_dir)
+    decision = check_release(product_marking, partner, f"tables of {run_id}")
+    if wf is not None:
+        wf.log.append(decision_event(decision, as_user, now))
+    require([decision])
+    det_path = detections_file(run_dir)
+    det = read_table(det_path) if det_path is not None else None
+    trk = (
+        with_lonlat(read_table(tracks_csv), dict(meta.get("frame") or {}), tracks_csv)
+        if tracks_csv is not None
+        else None
+    )
+    released_det = released_ids(wf.log, run=run_id, kind="detection") if wf else frozenset()
+    released_trk = released_ids(wf.log, run=run_id, kind="track") if wf else frozenset()
+    run = minimise(
+        det,
+        trk,
+        airspace,
+        operator,
+        released_detections=released_det,
+        released_tracks=released_trk,
+    )
+    code = partner.upper()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    for name, table in (("detections", run.detections), ("tracks", run.tracks)):
+        if table is not None:
+            path = out_dir / f"{name}.{code}.csv"
+            table.view.to_csv(path, index=False)
+            files[name] = path
+    digests = {k: hashlib.sha256(p.read_bytes()).hexdigest() for k, p in files.items()}
+    summary: dict[str, Any] = {
+        "run": run_id,
+        "partner": code,
+        "marking": product_marking.banner(),
+        "files": {k: str(p) for k, p in files.items()},
+        "sha256": digests,
+        "detections": run.detections.counts() if run.detections is not None else None,
+        "tracks": run.tracks.counts() if run.tracks is not None else None,
+    }
+    (out_dir / f"export.{code}.json").write_text(
+        json.dumps(summary, indent=1) + "\n", encoding="utf-8"
+    )
+    if wf is not None:
+        record_minimisation(wf.log, as_user, run=run_id, recipient=code, minimised=run, now=now)
+        wf.log.append(
+            AuditEvent(
+                as_user,
+                "export.partner",
+                now,
+                digests,
+                {"run": run_id, "partner": code, "marking": product_marking.banner()},
+            )
+        )
+    return summary
+
+
+# --------------------------------------------------------------------------- service jobs
+# (used by the API's background jobs; keep this section separate from the demo above)
+
+
+class _OneUser:
+    """A users directory of one: the service's caller (users live in the store)."""
+
+    def __init__(self, user: Any) -> None:
+        self._user = user
+
+    def get(self, name: str) -> Any:
+        from standoff.core.errors import InputError
+
+        if name != self._user.name:
+            raise InputError("unknown user", field="user", value=name)
+        return self._user
+
+    def __iter__(self) -> Any:
+        return iter([self._user])
+
+
+def fly_job(
+    store: Any,
+    log: Any,
+    airspace: Airspace,
+    user: Any,
+    plan_document: str,
+    scenario_document: dict[str, Any],
+    work_dir: Path,
+    now: datetime,
+    *,
+    progress: Callable[[str, float], None],
+    signer: Any = None,
+) -> dict[str, Any]:
+    """Fly an approved plan as a service job: the sortie (through :func:`fly_sortie`, whose
+    gate refuses an unapproved plan), tracking, storing the run (detections and tracks) in
+    ``store``, and, with ``signer``, a signed conformance certificate of the flown path.
+
+    ``progress(stage, fraction)`` is called as the work goes on (fraction of the whole job).
+    Returns the run id and counts; the certificate document under ``"certificate"``."""
+    import yaml
+
+    from standoff import __version__
+    from standoff.oversight.certificate import certify_track
+    from standoff.share import read_plan_json
+    from standoff.store.runs import register_run_dir
+    from standoff.track import track_file
+
+    inputs = work_dir / "input"
+    inputs.mkdir(parents=True, exist_ok=True)
+    plan_path = inputs / "plan.json"
+    plan_path.write_text(plan_document, encoding="utf-8")
+    scenario_path = inputs / "scenario.yaml"
+    scenario_path.write_text(yaml.safe_dump(scenario_document, sort_keys=False), encoding="utf-8")
+    run_dir = work_dir / work_dir.name
+    wf = Workflow(store, log, _OneUser(user))
+    progress("flying", 0.0)
+
+    def tick(done: float, total: float) -> None:
+        progress("flying", 0.75 * (done / total if total else 1.0))
+
+    summary = fly_sortie(
+        wf, airspace, plan_path, scenario_path, run_dir, user.name, now, progress=tick
+    )
+    progress("tracking", 0.75)
+    tracks_csv: Path | None = None
+    n_tracks = 0
+    if summary.detections:
+        tracks_csv = work_dir / "tracks.csv"
+        tracked = track_file(run_dir / "detections.csv", tracks_csv)
+        n_tracks = int(tracked.tracks)
+    progress("storing", 0.85)
+    record = register_run_dir(store, log, run_dir, now=now, tracks_path=tracks_csv, who=user.name)
+    result: dict[str, Any] = {
+        "run": record.run_id,
+        "detections": int(summary.detections),
+        "scans": int(summary.scans),
+        "tracks": n_tracks,
+        "flown_path": summary.path_check.status,
+        "min_clearance_m": round(float(summary.path_check.min_clearance_m), 1),
+    }
+    if signer is not None:
+        progress("certifying", 0.95)
+        plan = read_plan_json(plan_path)
+        document, _check = certify_track(
+            airspace,
+            run_dir / "flight.csv",
+            operator=plan.operator,
+            margin_m=plan.margin_m,
+            signer=signer,
+            issued_at=now,
+            software_version=__version__,
+            mission=plan.mission_name,
+            plan_path=plan_path,
+        )
+        (run_dir / "certificate.json").write_text(
+            json.dumps(document, indent=2) + "\n", encoding="utf-8"
+        )
+        result["certificate"] = document
+    progress("done", 1.0)
+    return result
