@@ -240,3 +240,64 @@ def test_a_partner_request_is_planned_answered_and_released(server: str, browser
     _shot(partner, "partner-requests")
     assert partner.errors == []  # type: ignore[attr-defined]
     assert planner.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_planner_flies_an_approved_mission_and_an_analyst_opens_the_run(
+    server: str, browser: object, airspace: object, tmp_path: Path
+) -> None:
+    import json
+
+    import httpx
+    from playwright.sync_api import expect
+
+    from standoff.pipeline import run_plan
+    from standoff.plan import DEMO_MISSION_YAML
+
+    (tmp_path / "m.yaml").write_text(DEMO_MISSION_YAML, encoding="utf-8")
+    run_plan(airspace, tmp_path / "m.yaml", tmp_path / "plan")  # type: ignore[arg-type]
+    plan = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    r = httpx.post(
+        f"{server}/api/v1/missions",
+        json={"plan": plan},
+        headers={"Authorization": "Bearer token-alice"},
+    )
+    assert r.status_code == 201, r.text
+    mission = r.json()["mission"]
+    row = f"#missions tr[data-mission='{mission}']"
+
+    # Not approved yet: no Fly button.  The approver approves it in the console.
+    planner = _login(browser, server, "alice")
+    planner.wait_for_selector(row)  # type: ignore[attr-defined]
+    assert planner.locator(f"{row} button.fly").count() == 0  # type: ignore[attr-defined]
+    approver = _login(browser, server, "bob")
+    approver.click(f"{row} button.approve")  # type: ignore[attr-defined]
+    expect(approver.locator(f"{row} td:nth-child(3)")).to_have_text("approved")  # type: ignore[attr-defined]
+    assert approver.locator(f"{row} button.fly").count() == 0  # type: ignore[attr-defined]
+
+    # The planner flies it: the job shows its stage and progress, then succeeds.
+    planner.reload()  # type: ignore[attr-defined]
+    planner.wait_for_selector("body[data-ready='yes']")  # type: ignore[attr-defined]
+    planner.click(f"{row} button.fly")  # type: ignore[attr-defined]
+    planner.wait_for_selector("body[data-last-job]")  # type: ignore[attr-defined]
+    job = planner.get_attribute("body", "data-last-job")  # type: ignore[attr-defined]
+    item = f"#jobs li[data-job='{job}']"
+    planner.wait_for_selector(item)  # type: ignore[attr-defined]
+    _shot(planner, "planner-job-running")
+    planner.wait_for_selector(f"{item}[data-state='succeeded']", timeout=180_000)  # type: ignore[attr-defined]
+    assert planner.locator(f"{item} progress").get_attribute("value") == "1"  # type: ignore[attr-defined]
+    # Flown: the approval is used up, so the Fly button is gone.
+    expect(planner.locator(f"{row} td:nth-child(3)")).to_have_text("flown")  # type: ignore[attr-defined]
+    assert planner.locator(f"{row} button.fly").count() == 0  # type: ignore[attr-defined]
+    # A planner does not read runs; an analyst opens the new run from the job.
+    assert planner.locator(f"{item} button.open-job-run").count() == 0  # type: ignore[attr-defined]
+    _shot(planner, "planner-job-done")
+
+    analyst = _login(browser, server, "carol")
+    analyst.click(f"{item} button.open-job-run")  # type: ignore[attr-defined]
+    analyst.wait_for_selector("#track-count[data-count]")  # type: ignore[attr-defined]
+    assert int(analyst.get_attribute("#track-count", "data-count")) > 0  # type: ignore[attr-defined]
+    partner = _login(browser, server, "lucia")
+    assert partner.is_hidden("#jobs-panel")  # type: ignore[attr-defined]
+    _shot(analyst, "analyst-job-run")
+    for page in (planner, approver, analyst, partner):
+        assert page.errors == []  # type: ignore[attr-defined]

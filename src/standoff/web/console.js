@@ -107,6 +107,23 @@ async function loadMissions() {
         };
         action.appendChild(button);
       }
+      if (hasRole("planner", "admin") && m.state === "approved") {
+        const button = document.createElement("button");
+        button.textContent = "Fly (simulated)";
+        button.className = "fly";
+        button.title = "Fly the approved plan in the simulator, track it and store the run";
+        button.onclick = async () => {
+          button.disabled = true;
+          try {
+            const job = await api("/jobs", {
+              method: "POST", body: JSON.stringify({ mission_id: m.mission }) });
+            document.body.dataset.lastJob = job.job_id;
+            showError(null);
+            await loadJobs();
+          } catch (err) { showError(err); button.disabled = false; }
+        };
+        action.appendChild(button);
+      }
       row.appendChild(action);
       body.appendChild(row);
     }
@@ -114,6 +131,65 @@ async function loadMissions() {
   } catch (err) {
     if (err.status === 403) { panel.hidden = true; return; }
     throw err;
+  }
+}
+
+let jobsTimer = null;
+let jobsActive = false;
+
+async function loadJobs() {
+  const panel = $("jobs-panel");
+  if (partnerOnly()) { panel.hidden = true; return; }
+  let jobs;
+  try {
+    jobs = await api("/jobs");
+  } catch (err) {
+    if (err.status === 403) { panel.hidden = true; return; }
+    throw err;
+  }
+  panel.hidden = false;
+  const list = $("jobs");
+  list.innerHTML = "";
+  $("jobs-note").textContent = jobs.length ? `${jobs.length} job(s)` : "no sorties flown yet";
+  let active = false;
+  for (const job of jobs.slice().reverse()) {
+    const item = document.createElement("li");
+    item.dataset.job = job.job_id;
+    item.dataset.state = job.state;
+    const title = document.createElement("span");
+    title.textContent = `${job.mission_id || job.kind} by ${job.requested_by}: `;
+    const state = document.createElement("span");
+    state.className = "state";
+    state.textContent = job.state === "running"
+      ? `${job.stage} (${Math.round(100 * job.fraction)} %)` : job.state;
+    const bar = document.createElement("progress");
+    bar.max = 1;
+    bar.value = job.fraction;
+    item.append(title, state, " ", bar);
+    if (job.state === "failed" && job.error) {
+      const why = document.createElement("div");
+      why.className = "job-error";
+      why.textContent = job.error.message;
+      item.appendChild(why);
+    }
+    if (job.state === "succeeded" && job.run_id && hasRole("analyst", "auditor", "admin")) {
+      const open = document.createElement("button");
+      open.className = "open-job-run";
+      open.textContent = `Open run ${job.run_id}`;
+      open.onclick = () => { $("run-id").value = job.run_id; openRun(); };
+      item.appendChild(open);
+    }
+    if (job.state === "queued" || job.state === "running") active = true;
+    list.appendChild(item);
+  }
+  clearTimeout(jobsTimer);
+  const finished = jobsActive && !active;
+  jobsActive = active;
+  if (active) jobsTimer = setTimeout(() => loadJobs().catch(showError), 1000);
+  if (finished) {
+    await loadMissions();  // a flown mission needs a new approval: its Fly button goes
+    runsCache = await api("/runs").catch(() => runsCache);
+    await loadRequests();  // the new run can answer a partner request
   }
 }
 
@@ -336,6 +412,7 @@ async function start() {
     if (runs.length && $("run-id").value === "") $("run-id").value = runs[runs.length - 1].run;
   } catch (err) { if (err.status !== 403) throw err; }
   await loadMissions();
+  await loadJobs();
   await loadRequests();
   await loadAudit();
   document.body.dataset.ready = "yes";
