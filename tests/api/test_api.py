@@ -217,6 +217,31 @@ def test_limits_and_headers(tmp_path: Path) -> None:
             assert header in r.headers
 
 
+def test_chunked_bodies_without_a_length_are_capped_too(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with open_store(str(db)) as store:
+        store.add_user("alice", ["planner"], "token-alice", now=T0)
+        store.create_run("r1", now=T0)
+    settings = ApiSettings(db_url=str(db), max_body_bytes=2_000)
+
+    def chunks(doc: dict[str, Any]) -> Iterator[bytes]:
+        data = json.dumps(doc).encode()
+        for i in range(0, len(data), 500):
+            yield data[i : i + 500]
+
+    headers = {**_auth("alice"), "content-type": "application/json"}
+    with TestClient(create_app(settings)) as c:
+        big = {"message_id": "m-big", "detections": [_det(i) for i in range(100)]}
+        r = c.post("/api/v1/runs/r1/detections", content=chunks(big), headers=headers)
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "too_large"
+        small = {"message_id": "m-small", "detections": [_det(0)]}
+        r = c.post("/api/v1/runs/r1/detections", content=chunks(small), headers=headers)
+        assert r.status_code == 201, r.text
+    with open_store(str(db)) as store:
+        assert store.count_detections("r1") == 1
+
+
 def test_missions_through_the_api_keep_the_two_person_rule(
     client: TestClient, airspace: Any, tmp_path: Path
 ) -> None:

@@ -373,8 +373,29 @@ class _Guard:
 
         if response is not None:
             await response(scope, receive, send_with_headers)
+        elif length is None:  # a chunked body: counted as it arrives
+            await self.app(scope, _capped(receive, limit), send_with_headers)
         else:
             await self.app(scope, receive, send_with_headers)
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    """``receive`` that stops a body without a length once it exceeds ``limit`` bytes: the
+    handler reading it gets a 413 (the error envelope), nothing is stored."""
+    received = 0
+
+    async def capped() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                from fastapi import HTTPException
+
+                raise HTTPException(413, f"request bodies are limited to {limit} bytes")
+        return message
+
+    return capped
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -444,7 +465,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        codes = {
+            401: "unauthorised",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+        }
         response = _envelope(
             exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
         )

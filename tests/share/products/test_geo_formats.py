@@ -209,6 +209,7 @@ def test_tracks_geoparquet_reads_back(run_dir: Path, tmp_path: Path) -> None:
 
 def test_geoparquet_is_read_by_geopandas(findings: Findings, tmp_path: Path) -> None:
     import geopandas as gpd
+
     frame = gpd.read_parquet(write_geoparquet(findings, NOFORN, tmp_path / "f.parquet"))
     assert frame.crs.to_epsg() in (4326, None) or "CRS84" in frame.crs.to_string()
     assert frame.loc[frame["id"] == "site-1", "geometry"].iloc[0].x == -111.45
