@@ -17,6 +17,7 @@ from standoff.intel import (
 from standoff.intel.border import BorderParams, Port, load_ports, nearest_port
 from standoff.intel.io import RunInfo
 from standoff.intel.pattern import change_alert, local_profiles
+from standoff.intel.routes import CorridorParams
 
 from .conftest import drive, table
 
@@ -221,3 +222,68 @@ def test_corridor_drawn_whole_from_passes_that_each_see_part_of_it(info: RunInfo
     probe = shapely.line_interpolate_point(route, np.linspace(0.0, route.length, 200))
     assert float(np.max(shapely.distance(probe, line))) < 300.0
     assert conv[0].traversal_count == 4
+
+
+def test_corridor_pieces_that_share_no_cell_are_bridged(info: RunInfo) -> None:
+    """Two kinds of pass along one bent route, each kind seeing a different part, and the
+    second kind a little to the side (a parallel lane of cells, within the link distance
+    but sharing no cell with the first): the trace is two pieces, bridged into one line
+    from the site to the border."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    bx, by = (float(v) for v in info.frame.to_xy(-111.74, _border_lat(airspace, -111.74) - 0.004))
+    path = [SITE, (bx, SITE[1]), (bx, by)]
+    aside = [(x + 270.0, y + 270.0) for x, y in path]
+    runs = [
+        _leg_points(300 + k, 20000.0 + 3000 * k, route, a, b)
+        for k, (route, a, b) in enumerate(
+            [(path, 0.0, 0.8), (aside, 0.3, 1.0), (path, 0.0, 0.8), (aside, 0.3, 1.0)]
+        )
+    ]
+    params = CorridorParams()
+    line = {}
+    for bridge in (params.bridge_m, 0.001):
+        corridors, _ = find_corridors(
+            table(*_site_visits(6), *runs),
+            info,
+            airspace,
+            sites,
+            CorridorParams(bridge_m=bridge),
+        )
+        mine = [c for c in corridors if set(c.evidence.track_ids) & {300, 301, 302, 303}]
+        assert len(mine) == 1  # the site's visitors (from the south) are a corridor too
+        lon, lat = np.asarray(mine[0].path_lonlat_deg).T
+        line[bridge] = shapely.LineString(np.column_stack(info.frame.to_xy(lon, lat)))
+    route = shapely.LineString(path)
+    probe = shapely.line_interpolate_point(route, np.linspace(0.0, route.length, 200))
+    assert float(np.max(shapely.distance(probe, line[params.bridge_m]))) < 500.0
+    # Without bridges the line stops where the first piece ends.
+    assert float(np.max(shapely.distance(probe, line[0.001]))) > 2000.0
+
+
+def test_drives_first_seen_away_from_a_site_are_traversals(info: RunInfo) -> None:
+    """Vehicles leaving a site are first confirmed 1.5 km out (never within the touch
+    radius): their drives still form a corridor from the site; vehicles driving past the
+    site at that distance do not."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    away = [
+        drive(
+            400 + k,
+            20000.0 + 3000 * k,
+            (SITE[0] + 1500.0, SITE[1]),
+            (SITE[0] + 9000.0, SITE[1]),
+            14.0,
+        )
+        for k in range(3)
+    ]
+    west = SITE[0] - 1500.0
+    past = [
+        drive(500 + k, 20000.0 + 3000 * k, (west, SITE[1] - 4000.0), (west, SITE[1] + 4000.0), 14.0)
+        for k in range(3)
+    ]
+    corridors, _ = find_corridors(table(*_site_visits(6), *away, *past), info, airspace, sites)
+    mine = [c for c in corridors if set(c.evidence.track_ids) & {400, 401, 402, 500, 501, 502}]
+    assert len(mine) == 1  # the site's visitors (from the south) are a corridor too
+    assert mine[0].from_site_id == sites[0].id
+    assert set(mine[0].evidence.track_ids) == {400, 401, 402}

@@ -9,22 +9,26 @@ turn short of reversing, cosine > -``join_cos``, since a tracker often drops a v
 sharp turn, while a reversal is a stop); each end and start is used once, best-predicted
 pairs first.  A chain of joined tracks is one *trajectory*.
 
-Candidate *traversals* are trajectories (observed rows, at least ``min_length_m`` long) that touch a
-found site (within ``site_touch_m``), end near the border (``near_border_m``) or travel *in
-company*: convoys of several vehicles drive together, so a trajectory with at least
-``company_rows`` rows that have another trajectory's row within ``company_m`` and
-``company_s``, heading the same way (cosine >= ``company_cos``), is a candidate too (ordinary
-traffic rarely keeps station with another vehicle for minutes).  Two
+Candidate *traversals* are trajectories (observed rows, at least ``min_length_m`` long) that
+touch a found site (within ``site_touch_m``), begin within ``site_leave_m`` of one driving
+away from it or end that close driving towards it (a radar confirms a vehicle only after a
+few scans of motion), end near the border (``near_border_m``) or travel *in company*: convoys
+of several vehicles drive together, so a trajectory with at least ``company_rows`` rows that
+have another trajectory's row within ``company_m`` and ``company_s``, heading the same way
+(cosine >= ``company_cos``), is a candidate too (ordinary traffic rarely keeps station with
+another vehicle for minutes).  Two
 traversals belong to the same corridor when at least ``overlap_share`` of the shorter one's
 points lie within ``link_m`` of the other (one runs along the other); corridors are the
 connected components of that relation with at least ``min_traversals`` traversals (tracks
 starting within ``same_pass_s`` of each other, e.g. a convoy's vehicles, are one traversal).
 The centre line follows the shape of the road, not a main axis: the members' points fall in
 ``bin_m`` cells, consecutive points of one member (at most ``trace_step_m`` apart) link their
-cells, and the line is the longest of the shortest paths through that graph (its diameter),
-drawn through the cells' mean points.  So a route seen piecewise over several passes (a
+cells, cells of separate pieces of that graph within ``bridge_m`` of each other are linked,
+and the line is the longest of the shortest paths through it (its diameter), drawn
+through the cells' mean points.  So a route seen piecewise over several passes (a
 moving-target radar is blind to a vehicle driving across its line of sight) is drawn whole,
-and a member that branches off does not bend it.
+and a member that branches off does not bend it.  A line that ends near the border points
+towards it; any other points the way most of its members drive.
 
 Confidence: ``logistic(-2.0 + 1.5 ln(1+traversals) + 0.5 ln(1+detections/50))``.
 """
@@ -76,6 +80,11 @@ class CorridorParams:
     company_s: float = 20.0
     company_cos: float = 0.8
     company_rows: int = 5
+    site_leave_m: float = 2500.0
+    """A trajectory starting (ending) this close to a site, driving away (towards), is a
+    candidate traversal."""
+    bridge_m: float = 600.0
+    """Pieces of a corridor's trace this close are joined (see ``_bridged``)."""
     trace_step_m: float = 2000.0
     """Consecutive points of a track farther apart than this are not joined in the trace."""
 
@@ -115,6 +124,7 @@ def find_corridors(
         sx, sy = info.frame.to_xy([s.lon_deg for s in sites], [s.lat_deg for s in sites])
         d = cKDTree(np.column_stack([sx, sy])).query(np.column_stack([obs.x_m, obs.y_m]))[0]
         touch = np.bincount(group, weights=d <= p.site_touch_m, minlength=len(first)) > 0
+        touch |= _leaves_or_arrives(obs, first, last, np.column_stack([sx, sy]), p)
     elon, elat = info.frame.to_lonlat(obs.x_m[last], obs.y_m[last])
     border = np.asarray(airspace.boundary_distance_m(elon, elat)) <= p.near_border_m
     company = np.bincount(group, weights=_in_company(obs, p), minlength=len(first))
@@ -159,8 +169,11 @@ def find_corridors(
         has_border = bool(bd[near_b] <= p.near_border_m)
         if has_border and near_b == 0:  # orient the line towards the border
             lon, lat, line = lon[::-1], lat[::-1], line[::-1]
-        from_site = _site_near(sites, info, line[0], p.site_touch_m * 2)
-        to_site = None if has_border else _site_near(sites, info, line[-1], p.site_touch_m * 2)
+        elif not has_border and _against_traffic(line, px[sel], py[sel], obs, rows, sel):
+            lon, lat, line = lon[::-1], lat[::-1], line[::-1]  # the way most traffic drives
+        reach = max(p.site_touch_m * 2, p.site_leave_m)
+        from_site = _site_near(sites, info, line[0], reach)
+        to_site = None if has_border else _site_near(sites, info, line[-1], reach)
         speeds = np.hypot(obs.vx_mps[rows][sel], obs.vy_mps[rows][sel])
         tr_ids = ids[first[cand[members]]]
         n_det = int(sel.sum())
@@ -194,6 +207,25 @@ def find_corridors(
             )
         )
     return corridors, Traversals(ids[first[cand]], start_s, corridor_of)
+
+
+def _leaves_or_arrives(
+    obs: TrackTable, first: IntArray, last: IntArray, site_xy: FloatArray, p: CorridorParams
+) -> npt.NDArray[np.bool_]:
+    """Trajectories that begin within ``site_leave_m`` of a site driving away from it, or
+    end that close driving towards it: a radar confirms a vehicle only after a few scans
+    of motion, so a drive from a site is first seen a kilometre or two away."""
+    tree = cKDTree(site_xy)
+    out = np.zeros(len(first), dtype=bool)
+    for rows, sign in ((first, 1.0), (last, -1.0)):
+        xy = np.column_stack([obs.x_m[rows], obs.y_m[rows]])
+        d, k = tree.query(xy)
+        off = xy - site_xy[k]
+        v = np.column_stack([obs.vx_mps[rows], obs.vy_mps[rows]]) * sign
+        norm = np.linalg.norm(off, axis=1) * np.linalg.norm(v, axis=1)
+        cos = np.einsum("ij,ij->i", off, v) / np.where(norm > 0, norm, np.inf)
+        out |= (d <= p.site_leave_m) & (cos >= p.join_cos)
+    return out
 
 
 def _in_company(obs: TrackTable, p: CorridorParams) -> npt.NDArray[np.bool_]:
@@ -304,6 +336,9 @@ def _trace_line(
     a, b = a[ok], b[ok]
     if not len(a):
         return None
+    a, b = _bridged(cx, cy, a, b, p.bridge_m)
+    # One edge per pair of cells (a sparse matrix would add up repeated entries).
+    a, b = np.unique(np.column_stack([np.minimum(a, b), np.maximum(a, b)]), axis=0).T
     w = np.hypot(cx[a] - cx[b], cy[a] - cy[b]) + 1e-3
     g = coo_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
     _, comp = connected_components(g, directed=False)
@@ -321,6 +356,42 @@ def _trace_line(
     line = np.column_stack([cx[path[::-1]], cy[path[::-1]]])
     out = shapely.simplify(shapely.linestrings(line), p.simplify_m)
     return np.asarray(shapely.get_coordinates(out))
+
+
+def _against_traffic(
+    line: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    obs: TrackTable,
+    rows: npt.NDArray[np.bool_],
+    sel: npt.NDArray[np.bool_],
+) -> bool:
+    """Whether most of the members' points move from the line's end towards its start."""
+    ls = shapely.linestrings(line)
+    vx, vy = obs.vx_mps[rows][sel], obs.vy_mps[rows][sel]
+    s0 = shapely.line_locate_point(ls, shapely.points(x, y))
+    s1 = shapely.line_locate_point(ls, shapely.points(x + 10.0 * vx, y + 10.0 * vy))
+    return bool(np.sum(np.sign(s1 - s0)) < 0)
+
+
+def _bridged(
+    cx: FloatArray, cy: FloatArray, a: IntArray, b: IntArray, bridge_m: float
+) -> tuple[IntArray, IntArray]:
+    """The trace edges plus bridges between pieces of the trace: cells of different pieces
+    (connected parts of the graph) within ``bridge_m`` of each other are linked, so a route
+    whose parts were traced by tracks a lane of cells apart (or lost in a turn) is one line
+    without detours, while cells of one piece (two roads already joined elsewhere) get no
+    shortcut."""
+    n = len(cx)
+    g = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    k, piece = connected_components(g, directed=False)
+    if k < 2:
+        return a, b
+    pairs = cKDTree(np.column_stack([cx, cy])).query_pairs(bridge_m, output_type="ndarray")
+    if not len(pairs):
+        return a, b
+    pairs = pairs[piece[pairs[:, 0]] != piece[pairs[:, 1]]]
+    return np.r_[a, pairs[:, 0]], np.r_[b, pairs[:, 1]]
 
 
 def _site_near(sites: list[Site], info: RunInfo, xy: FloatArray, radius_m: float) -> str | None:
