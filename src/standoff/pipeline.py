@@ -535,7 +535,8 @@ def _demo_products(
         f"analysis: {summary['sites']} sites, {summary['corridors']} corridors, "
         f"{summary['approaches']} border approaches, {summary['alerts']} change alerts "
         f"({summary['own_territory']} in own territory); against the truth: site precision "
-        f"{ev['sites']['precision']}, recall {ev['sites']['recall']}; route recall "
+        f"{ev['sites']['precision']} ({ev['sites']['precision_any_stopping_place']} counting "
+        f"places where passing traffic parks), recall {ev['sites']['recall']}; route recall "
         f"{ev['routes']['recall']}; approach recall {ev['approaches']['recall']}"
     )
     console.print(

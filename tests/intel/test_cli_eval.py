@@ -74,6 +74,29 @@ def test_evaluate_counts_precision_and_recall(tmp_path: Path, info: RunInfo) -> 
     assert m["approaches"]["recall"] == 0.0
 
 
+def test_evaluate_tells_real_stopping_places_from_nothing(tmp_path: Path, info: RunInfo) -> None:
+    _truth_run(tmp_path, info)
+    # Two background vehicles parked at a junction 5 km west: not a site of interest.
+    jlon, jlat = (float(v) for v in info.frame.to_lonlat(-5000.0, 0.0))
+    with (tmp_path / "truth.csv").open("a", encoding="utf-8") as fh:
+        for tid in (20, 21, 21):
+            fh.write(f"2026-03-20T03:00:00Z,{tid},background,{jlat},{jlon},0\n")
+    on_site = info.frame.to_lonlat(100.0, 0.0)
+    junction = info.frame.to_lonlat(-5100.0, 0.0)
+    nowhere = info.frame.to_lonlat(-9000.0, 0.0)
+    sites = tuple(
+        _site(sid, float(p[0]), float(p[1]))
+        for sid, p in (("s1", on_site), ("s2", junction), ("s3", nowhere))
+    )
+    m = evaluate(Findings("r", START, START, sites=sites), tmp_path, info)["sites"]
+    assert m["precision"] == 0.333
+    assert m["precision_any_stopping_place"] == 0.667
+    assert m["not_true_sites"] == {
+        "s2": {"nearest_true_site_m": 5100.0, "vehicles_parked_nearby": 2},
+        "s3": {"nearest_true_site_m": 9000.0, "vehicles_parked_nearby": 0},
+    }
+
+
 def test_cli_analyse_writes_findings(
     tmp_path: Path, info: RunInfo, capsys: pytest.CaptureFixture[str]
 ) -> None:

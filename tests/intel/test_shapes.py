@@ -3,6 +3,8 @@ centre lines that follow a bend (small hand-built worlds)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import shapely
 
@@ -49,6 +51,21 @@ def test_stationary_sightings_keep_parked_and_drop_passing() -> None:
     passing = [(SITE[0] + 400.0 + 10.0 * k * 240, SITE[1], 1000.0 + 240.0 * k) for k in range(4)]
     still = _stationary(_eoir(parked + passing), SiteParams())
     assert still.tolist() == [True] * 4 + [False] * 4
+
+
+def test_sightings_a_moving_track_took_are_not_a_parked_vehicle() -> None:
+    # Two vehicles drive along one road, minutes apart; a camera sees each at the same spot.
+    spot = [(SITE[0] + 3.0, SITE[1]), (SITE[0] - 4.0, SITE[1] + 2.0)]
+    looks = _eoir([(x, y, 1000.0 + 600.0 * k) for k, (x, y) in enumerate(spot)])
+    assert _stationary(looks, SiteParams()).tolist() == [True, True]  # alike by position
+    legs = [drive(k + 1, 1000.0 + 600.0 * k - 50.0, (SITE[0] - 500.0, SITE[1]),
+                  (SITE[0] + 500.0, SITE[1]), 10.0) for k in range(2)]  # fmt: skip
+    for k, leg in enumerate(legs):  # each track took its sighting at full speed
+        leg["det_id"][5] = looks.det_id[k]
+    assert _stationary(looks, SiteParams(), table(*legs)).tolist() == [False, False]
+    # A parked vehicle's sightings stay, whatever the tracks.
+    parked = dataclasses.replace(_eoir(_parked(3, 1000.0, SITE)), det_id=np.arange(3) + 95_000)
+    assert _stationary(parked, SiteParams(), table(*legs)).tolist() == [True] * 3
 
 
 def test_site_centred_on_sightings_with_radar_visits_attached(info: RunInfo) -> None:

@@ -2,7 +2,11 @@
 ``detection_truth.csv``).  Used for evaluation only, never by the analysis.
 
 * **sites**: a found site is correct when a true site lies within ``site_match_m``;
-  precision = correct / found, recall = true sites with a found site / true sites.  Recall is
+  precision = correct / found, recall = true sites with a found site / true sites.  Each found
+  site that is not correct is listed with the number of vehicles (of any kind, background
+  traffic included) that stood still within ``site_match_m`` of it, and
+  ``precision_any_stopping_place`` also counts as correct those where at least two did: the
+  analysis found a real stopping place, not a site of interest.  Recall is
   also given over *observable* true sites: ones that were visited (a site-visit vehicle stood
   still within ``site_match_m``) and where the sensors made at least one true detection within
   ``site_match_m``: a site nobody visited, or that no sensor looked at, cannot be found.
@@ -105,6 +109,19 @@ def evaluate(
     looked = np.asarray(det_tree.query(s_xy)[0]) <= p.site_match_m if len(s_xy) else visited
     observable = np.asarray(visited & looked, dtype=bool)
     found_true = np.asarray(hit.any(axis=0) if len(f_xy) else np.zeros(len(s_xy), bool), dtype=bool)
+    # A found site away from every true site may still be a real stopping place (a junction
+    # where passing traffic parks): count the vehicles that stood still near it.
+    parked = truth["speed_mps"].to_numpy(float) == 0
+    parked_ids = truth["truth_id"].to_numpy()[parked]
+    parked_tree = cKDTree(np.column_stack([tx[parked], ty[parked]])) if parked.any() else None
+    others: dict[str, Any] = {}
+    for i in np.flatnonzero(~hit.any(axis=1)) if len(f_xy) else []:
+        near = parked_tree.query_ball_point(f_xy[i], p.site_match_m) if parked_tree else []
+        others[findings.sites[i].id] = {
+            "nearest_true_site_m": round(float(d[i].min()), 1) if len(s_xy) else None,
+            "vehicles_parked_nearby": len(np.unique(parked_ids[np.asarray(near, int)])),
+        }
+    dwell_places = sum(o["vehicles_parked_nearby"] >= 2 for o in others.values())
     sites = {
         "found": len(f_xy),
         "true": len(s_xy),
@@ -112,6 +129,10 @@ def evaluate(
         "precision": _ratio(int(hit.any(axis=1).sum()), len(f_xy)),
         "recall": _ratio(int(found_true.sum()), len(s_xy)),
         "recall_observable": _ratio(int((found_true & observable).sum()), int(observable.sum())),
+        "precision_any_stopping_place": _ratio(
+            int(hit.any(axis=1).sum()) + dwell_places, len(f_xy)
+        ),
+        "not_true_sites": others,
         "per_site": {
             f["properties"]["name"]: {
                 "found": bool(found_true[i]),

@@ -14,7 +14,9 @@ standing still.  Three kinds of *stop evidence* are gathered, all vectorised:
    minimum detectable velocity) that are *repeated*: another sighting lies within
    ``still_radius_m`` at a different look ``min_look_gap_s`` to ``max_dwell_s`` apart (a parked
    vehicle is seen again where it was; a passing one has moved hundreds of metres by the next
-   look), counted once per ``sighting_bin_s``.
+   look), counted once per ``sighting_bin_s``; a sighting a track took while moving faster
+   than ``moving_mps`` is left out (two cars passing one spot of a road at different looks
+   are not a parked one).
 
 Sightings are precise (EO/IR noise is metres), stop evidence from a moving-target radar is not
 (a track ends where the vehicle slowed below the radar's minimum detectable velocity or was
@@ -79,6 +81,8 @@ class SiteParams:
     """A repeated sighting within this is the same parked vehicle: EO/IR noise (5 m) x 4
     plus a vehicle's length."""
     min_look_gap_s: float = 30.0
+    moving_mps: float = 3.0
+    """A sighting a track took at more than this is of a moving vehicle."""
     """Two sightings this far apart in time come from different looks."""
     sighting_eps_m: float = 150.0
     """Parked vehicles of one site (a compound, a yard, its lot) lie within this of each
@@ -164,10 +168,18 @@ def _gap_pairs(ends: TrackEnds, p: SiteParams) -> tuple[IntArray, IntArray]:
     return i[np.sort(keep_j)], j[np.sort(keep_j)]
 
 
-def _stationary(detections: DetectionTable, p: SiteParams) -> npt.NDArray[np.bool_]:
+def _stationary(
+    detections: DetectionTable, p: SiteParams, tracks: TrackTable | None = None
+) -> npt.NDArray[np.bool_]:
     """Detections of a stationary-capable sensor seen again within ``still_radius_m`` at
-    another look ``min_look_gap_s``..``max_dwell_s`` later or earlier."""
-    cand = np.flatnonzero(np.isin(detections.sensor, np.asarray(p.stationary_sensors, dtype=str)))
+    another look ``min_look_gap_s``..``max_dwell_s`` later or earlier, leaving out those a
+    track was moving at over ``moving_mps`` when it took them (two passing vehicles seen at
+    one spot of a road at different looks are not a parked one)."""
+    still = np.isin(detections.sensor, np.asarray(p.stationary_sensors, dtype=str))
+    if tracks is not None and len(tracks):
+        fast = np.hypot(tracks.vx_mps, tracks.vy_mps) > p.moving_mps
+        still &= ~np.isin(detections.det_id, tracks.det_id[fast & tracks.observed])
+    cand = np.flatnonzero(still)
     out = np.zeros(len(detections), dtype=bool)
     if len(cand) < 2:
         return out
@@ -225,7 +237,7 @@ def stop_events(tracks: TrackTable, detections: DetectionTable | None, p: SitePa
          ends.track_id[i], ends.track_id[j], ends.n_obs[i] + ends.n_obs[j]),
     ]  # fmt: skip
     if detections is not None and len(detections):
-        still = np.flatnonzero(_stationary(detections, p))
+        still = np.flatnonzero(_stationary(detections, p, tracks))
         n = len(still)
         parts.append(
             (np.full(n, SIGHTING), detections.x_m[still], detections.y_m[still],
