@@ -4,6 +4,7 @@ with one line naming the file, the field and the value."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -36,6 +37,16 @@ def test_owner_and_partner_editions(findings_json: Path, run_dir: Path, tmp_path
     assert {p.name for p in owner.iterdir()} == EVERY | {"tracks.cot.xml", "tracks.parquet"}
     assert len(read_cot_file(owner / "tracks.cot.xml")) == 2
     assert b'how="m-s"' in (owner / "tracks.cot.xml").read_bytes()  # a simulated run
+    # The same tracks as recorded data: tracker output, "machine, fused".
+    recorded = tmp_path / "recorded"
+    shutil.copytree(run_dir, recorded)
+    meta = json.loads((recorded / "meta.json").read_text(encoding="utf-8"))
+    (recorded / "meta.json").write_text(json.dumps({**meta, "schema": "recorded/1"}), "utf-8")
+    rec_out = tmp_path / "rec"
+    assert main(["report", str(findings_json), "--run", str(recorded), "--out", str(rec_out)]) == 0
+    cot = (rec_out / "tracks.cot.xml").read_bytes()
+    assert b'how="m-f"' in cot
+    assert b'how="m-s"' not in cot
     args = ["report", str(findings_json), "--run", str(run_dir), "--out", str(mex)]
     assert main([*args, "--partner", "MEX"]) == 0
     assert {p.name for p in mex.iterdir()} == EVERY  # no tracks for a partner

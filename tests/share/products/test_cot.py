@@ -157,7 +157,7 @@ def test_track_events_are_unknown_ground_movers_with_course_and_speed(
     }
     east, south = events["standoff.track.7"], events["standoff.track.9"]
     assert east.get("type") == "a-u-G"
-    assert east.get("how") == "m-g"
+    assert east.get("how") == "m-f"  # tracker output: machine, fused
     contact = east.find("detail/contact")
     assert contact is not None
     assert contact.get("callsign") == "T7"

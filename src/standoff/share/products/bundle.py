@@ -140,7 +140,7 @@ def write_edition(
     if tracks is not None:
         files["tracks.cot.xml"] = write_cot_file(
             track_points_to_cot(
-                tracks, marking, source=f"standoff.{view.run_id}", how="m-s" if simulated else "m-g"
+                tracks, marking, source=f"standoff.{view.run_id}", how="m-s" if simulated else "m-f"
             ),
             out / "tracks.cot.xml",
         )

@@ -169,11 +169,11 @@ def tracks_to_cot(
     *,
     source: str = "standoff",
     stale_s: float = 60.0,
-    how: str = "m-g",
+    how: str = "m-f",
     ce_m: float = UNKNOWN,
 ) -> list[bytes]:
-    """One event per ``(time, track_id, lat, lon)`` row: unknown ground tracks (``a-u-G``).
-    Pass ``how="m-s"`` for simulated data."""
+    """One event per ``(time, track_id, lat, lon)`` row: unknown ground tracks (``a-u-G``),
+    ``how="m-f"`` (machine, fused: tracker output).  Pass ``how="m-s"`` for simulated data."""
     return [
         cot_event(
             f"{source}.track.{track_id}",
@@ -199,7 +199,7 @@ def track_points_to_cot(
     *,
     source: str = "standoff",
     stale_s: float = 60.0,
-    how: str = "m-g",
+    how: str = "m-f",
     latest_only: bool = True,
 ) -> list[bytes]:
     """Events for track reports (the last report of each track by default) with course and
