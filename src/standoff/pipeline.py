@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,10 @@ from standoff.domain.mission import MissionPlan
 from standoff.geo.geodesy import WGS84
 from standoff.plan import DEMO_MISSION_YAML, load_mission, plan_mission
 from standoff.share import write_review_outputs
+
+if TYPE_CHECKING:
+    from standoff.oversight import AuditLog
+    from standoff.oversight.policy import Decision
 
 __all__ = ["DEMO_PLACES", "demo_border_paths", "plan_summary", "run_demo", "run_plan"]
 
@@ -750,6 +754,43 @@ def _plan_text(plan_dir: Path) -> tuple[str, MissionPlan]:
     return read_text(path), read_plan_json(path)
 
 
+def airspace_gate(
+    log: AuditLog, airspace: Airspace, plan: MissionPlan, who: str, now: datetime, plan_sha: str
+) -> Decision:
+    """The sovereignty gate on a plan: the exact airspace check with its margin, logged
+    either way; raises :class:`PolicyDenied` when the plan is not clear."""
+    from standoff.oversight.policy import check_airspace, decision_event, require
+
+    decision = check_airspace(plan, airspace)
+    log.append(decision_event(decision, who, now, {"plan": plan_sha}))
+    require([decision])
+    return decision
+
+
+def plan_document_for(
+    airspace: Airspace, mission: Any, source: str
+) -> tuple[MissionPlan, dict[str, Any], str]:
+    """A mission document from a client (no file references) -> its checked plan, the plan
+    as a ``plan.json`` document and that document's canonical text (what gets submitted)."""
+    from standoff.plan.mission_file import parse_mission
+    from standoff.share.plan_json import plan_to_document
+
+    plan = plan_mission(airspace, parse_mission(mission, source=source, files=False))
+    doc = plan_to_document(plan)
+    return plan, doc, json.dumps(doc, indent=1, allow_nan=False) + "\n"
+
+
+def airspace_check(airspace: Airspace) -> Callable[[str], Decision]:
+    """The airspace check of a stored ``plan.json`` text (what an approval runs again)."""
+    from standoff.oversight.policy import check_airspace
+    from standoff.share.plan_json import plan_from_document
+
+    def check(document: str) -> Decision:
+        return check_airspace(plan_from_document(json.loads(document), "stored plan"), airspace)
+
+    return check
+
+
 def submit_plan(
     wf: Workflow, airspace: Airspace, plan_dir: Path, as_user: str, now: datetime
 ) -> dict[str, Any]:
@@ -757,14 +798,11 @@ def submit_plan(
     import hashlib
 
     from standoff.oversight.approval import submit
-    from standoff.oversight.policy import check_airspace, decision_event, require
 
     text, plan = _plan_text(plan_dir)
     user = _user(wf, as_user)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    decision = check_airspace(plan, airspace)
-    wf.log.append(decision_event(decision, user.name, now, {"plan": sha}))
-    require([decision])
+    decision = airspace_gate(wf.log, airspace, plan, user.name, now, sha)
     mission_id = submit(
         wf.store, wf.log, user, mission_name=plan.mission_name, plan_document=text, now=now
     )
@@ -785,9 +823,12 @@ def mission_action(
     now: datetime,
     *,
     window: tuple[datetime, datetime] | None = None,
+    airspace: Airspace | None = None,
 ) -> dict[str, Any]:
     """Approve, reject, revise, fly or close a mission (role and two-person checks; an
-    approval may carry the approved time ``window`` the sortie must lie inside)."""
+    approval may carry the approved time ``window`` the sortie must lie inside).  An
+    approval checks the stored plan against ``airspace`` (default: the vendored boundaries)
+    again first: no plan that enters foreign airspace is approved, however it was stored."""
     from standoff.oversight.approval import act
 
     state = act(
@@ -799,6 +840,7 @@ def mission_action(
         reason=reason,
         now=now,
         window=window,
+        plan_check=airspace_check(airspace if airspace is not None else Airspace.load()),
     )
     return {"mission": mission_id, "state": state}
 

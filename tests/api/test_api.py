@@ -98,6 +98,9 @@ AUDITORS = {"dan", "root"}
 MATRIX: list[tuple[str, str, Any, set[str], int]] = [
     ("GET", "/api/v1/me", None, set(ROLES), 200),
     ("GET", "/api/v1/missions", None, STAFF, 200),
+    ("POST", "/api/v1/plans", {"mission": {"name": "x"}}, {"alice", "root"}, 422),
+    ("POST", "/api/v1/missions/validate", {"plan": {"schema": "nope"}}, STAFF, 422),
+    ("GET", "/api/v1/missions/nope/plan", None, STAFF, 404),
     ("POST", "/api/v1/missions/nope/approve", {"reason": "x"}, STAFF, 422),
     ("POST", "/api/v1/runs", "run", {"alice", "root"}, 201),
     ("GET", "/api/v1/runs", None, READERS, 200),
@@ -266,6 +269,99 @@ def test_missions_through_the_api_keep_the_two_person_rule(
     r = client.post("/api/v1/missions", json={"plan": {"schema": "nope"}}, headers=_auth("alice"))
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "schema"
+
+
+def test_plan_validate_submit_and_read_back_over_the_api(client: TestClient) -> None:
+    import yaml
+
+    from standoff.plan import DEMO_MISSION_YAML
+
+    # Planned on the server from the mission YAML text, as `standoff plan` would (renamed:
+    # the demo plan itself is a mission of this store already).
+    text = DEMO_MISSION_YAML.replace("name: sasabe-corridor", "name: api-planned")
+    assert text != DEMO_MISSION_YAML
+    r = client.post("/api/v1/plans", json={"mission": text}, headers=_auth("alice"))
+    assert r.status_code == 200, r.text
+    made = r.json()
+    assert made["airspace"]["allowed"] is True
+    assert made["summary"]["min_clearance_m"] >= made["summary"]["margin_m"]
+    plan = made["plan"]
+    # The same mission as a JSON object (start as ISO 8601 text) gives the same plan.
+    doc = yaml.safe_load(text)
+    doc["start"] = doc["start"].isoformat()
+    r = client.post("/api/v1/plans", json={"mission": doc}, headers=_auth("alice"))
+    assert r.json()["plan_sha256"] == made["plan_sha256"]
+    # Validation stores nothing and says why.
+    r = client.post("/api/v1/missions/validate", json={"plan": plan}, headers=_auth("bob"))
+    assert r.status_code == 200, r.text
+    assert r.json()["allowed"] is True
+    assert [d["check"] for d in r.json()["decisions"]] == ["airspace", "mandate"]
+    south = {**plan, "path_lat_deg": [v - 0.5 for v in plan["path_lat_deg"]]}
+    r = client.post("/api/v1/missions/validate", json={"plan": south}, headers=_auth("bob"))
+    assert r.json()["allowed"] is False
+    assert "MEX" in r.json()["decisions"][0]["reasons"][0]
+    # Submitted, the approver reads back exactly the plan that was planned.
+    r = client.post("/api/v1/missions", json={"plan": plan}, headers=_auth("alice"))
+    assert r.status_code == 201, r.text
+    mission = r.json()["mission"]
+    r = client.get(f"/api/v1/missions/{mission}/plan", headers=_auth("bob"))
+    assert r.status_code == 200, r.text
+    assert r.json()["plan_sha256"] == made["plan_sha256"]
+    assert r.json()["plan"] == plan
+    assert r.json()["state"] == "submitted"
+    # A client's mission may not make the server read its files.
+    doc["aoi"][0]["geometry"] = "/etc/passwd"
+    r = client.post("/api/v1/plans", json={"mission": doc}, headers=_auth("alice"))
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "aoi[0].geometry"
+    r = client.post("/api/v1/plans", json={"mission": "name: [unclosed"}, headers=_auth("alice"))
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "mission"
+
+
+def test_no_plan_that_enters_foreign_airspace_is_submitted_or_approved(
+    airspace: Any, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from standoff.oversight.approval import User, submit
+    from standoff.pipeline import run_plan
+    from standoff.plan import DEMO_MISSION_YAML
+
+    (tmp_path / "m.yaml").write_text(DEMO_MISSION_YAML, encoding="utf-8")
+    run_plan(airspace, tmp_path / "m.yaml", tmp_path / "plan")
+    plan = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    south = {**plan, "path_lat_deg": (np.asarray(plan["path_lat_deg"]) - 0.5).tolist()}
+    db = tmp_path / "standoff.db"
+    with open_store(str(db)) as store:
+        for name in ("alice", "bob"):
+            store.add_user(name, ROLES[name], f"token-{name}", now=T0)
+        # One crossing plan stored without the gate (an older store, a direct write).
+        stored = submit(
+            store, AuditLog(store.audit_store()), User("alice", ("planner",)),
+            mission_name="stored-south", plan_document=json.dumps(south), now=T0,
+        )  # fmt: skip
+    with TestClient(create_app(ApiSettings(db_url=str(db)))) as c:
+        before = c.get("/api/v1/missions", headers=_auth("bob")).json()
+        r = c.post("/api/v1/missions", json={"plan": south}, headers=_auth("alice"))
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "policy_denied"
+        assert "MEX" in r.json()["error"]["message"]
+        assert c.get("/api/v1/missions", headers=_auth("bob")).json() == before  # nothing stored
+        r = c.post(
+            f"/api/v1/missions/{stored}/approve", json={"reason": "ok"}, headers=_auth("bob")
+        )
+        assert r.status_code == 403, r.text
+        assert "MEX" in r.json()["error"]["message"]
+        states = {
+            m["mission"]: m["state"] for m in c.get("/api/v1/missions", headers=_auth("bob")).json()
+        }
+        assert states[stored] == "submitted"
+    with open_store(str(db)) as store:
+        entries = [json.loads(e.entry) for e in AuditLog(store.audit_store()).entries()]
+    refusals = [e for e in entries if e["action"] == "policy.airspace"]
+    assert [e["details"]["allowed"] for e in refusals] == [False, False]
+    assert {e["who"] for e in refusals} == {"alice", "bob"}
 
 
 def test_partner_requests_loop(client: TestClient) -> None:

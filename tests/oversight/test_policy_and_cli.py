@@ -85,6 +85,47 @@ def test_airspace_with_margin_is_checked_exactly(
     assert "MEX" in crossed.reasons[0]
 
 
+def test_an_orbit_is_checked_even_where_the_path_is_clear(
+    planned: tuple[Path, MissionPlan], airspace: Airspace
+) -> None:
+    # A doctored plan: the path is the approved-looking one, an orbit lies in Mexico.
+    _, plan = planned
+    o = plan.orbits[0]
+    south = dataclasses.replace(o, lat_deg=np.asarray(o.lat_deg) - 0.5)
+    doctored = dataclasses.replace(plan, orbits=(south, *plan.orbits[1:]))
+    d = check_airspace(doctored, airspace)
+    assert not d.allowed
+    assert f"orbit {o.name}" in d.reasons[0]
+    assert "MEX" in d.reasons[0]
+    assert d.facts["incursions"] >= 1
+
+
+def test_approval_checks_the_stored_plan_again(
+    planned: tuple[Path, MissionPlan], airspace: Airspace, tmp_path: Path
+) -> None:
+    # A plan stored without the submit gate (an older store, a direct write) that crosses
+    # the border is never approved: the approval runs the airspace check itself.
+    from standoff.oversight.approval import User, submit
+    from standoff.pipeline import mission_action, open_workflow
+    from standoff.share.plan_json import plan_to_document
+
+    _, plan = planned
+    south = dataclasses.replace(plan, path_lat_deg=np.asarray(plan.path_lat_deg) - 0.5)
+    text = json.dumps(plan_to_document(south), indent=1) + "\n"
+    (tmp_path / "users.yaml").write_text(yaml.safe_dump(USERS), encoding="utf-8")
+    with open_workflow(tmp_path / "s.db", tmp_path / "users.yaml") as wf:
+        mission = submit(
+            wf.store, wf.log, User("alice", ("planner",)), mission_name=south.mission_name,
+            plan_document=text, now=NOW,
+        )  # fmt: skip
+        with pytest.raises(PolicyDenied, match="MEX"):
+            mission_action(wf, mission, "approve", "bob", "looks fine", NOW, airspace=airspace)
+        assert wf.store.mission(mission).state == "submitted"
+        entries = [json.loads(e.entry) for e in wf.log.entries()]
+    airspace_decisions = [e for e in entries if e["action"] == "policy.airspace"]
+    assert airspace_decisions[-1]["details"]["allowed"] is False
+
+
 def test_mandate_window_retention_release(planned: tuple[Path, MissionPlan]) -> None:
     _, plan = planned
     doc = yaml.safe_load(DEMO_MISSION_YAML)

@@ -36,8 +36,21 @@ FLAGS = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db = tmp_path_factory.mktemp("web") / "standoff.db"
+def server(tmp_path_factory: pytest.TempPathFactory, airspace: object) -> Iterator[str]:
+    import json
+
+    from standoff.oversight.approval import plan_sha256_of
+    from standoff.pipeline import run_plan
+    from standoff.plan import DEMO_MISSION_YAML
+
+    root = tmp_path_factory.mktemp("web")
+    db = root / "standoff.db"
+    # mission-1: a real plan (the demo mission's, renamed), submitted for approval.
+    (root / "m.yaml").write_text(DEMO_MISSION_YAML, encoding="utf-8")
+    run_plan(airspace, root / "m.yaml", root / "plan")  # type: ignore[arg-type]
+    doc = {**json.loads((root / "plan" / "plan.json").read_text()), "mission_name": "review"}
+    plan_text = json.dumps(doc, indent=1) + "\n"
+    plan_sha = plan_sha256_of(plan_text)
     with open_store(str(db)) as store:
         for name, roles, country in (
             ("alice", ["planner"], None),
@@ -46,7 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ("lucia", ["partner"], "MEX"),
         ):
             store.add_user(name, roles, f"token-{name}", now=T0, partner_country=country)
-        store.create_mission("mission-1", "sasabe-corridor", "alice", now=T0, plan_sha256="ab" * 32)
+        store.create_mission("mission-1", "review", "alice", now=T0, plan_sha256=plan_sha)
+        store.put_plan(plan_sha, "mission-1", plan_text, now=T0)
         assert store.transition("mission-1", "draft", "submitted", now=T0)
         store.create_run("r1", now=T0)
         store.put_tracks(
@@ -170,6 +184,16 @@ def test_approver_approves_a_mission(server: str, browser: object) -> None:
     page = _login(browser, server, "bob")
     row = "#missions tr[data-mission='mission-1']"
     page.wait_for_selector(f"{row} button.approve")  # type: ignore[attr-defined]
+    # First the approver looks at the plan: its path and orbits on the map, its clearance.
+    page.wait_for_selector("body[data-map='ready']", timeout=20_000)  # type: ignore[attr-defined]
+    page.click(f"{row} button.show-plan")  # type: ignore[attr-defined]
+    page.wait_for_selector("body[data-plan-shown='mission-1']")  # type: ignore[attr-defined]
+    note = page.text_content("#plan-note")  # type: ignore[attr-defined]
+    assert "to foreign airspace (margin 3,000 m)" in note
+    assert "orbit(s)" in note
+    drawn = page.get_attribute("body", "data-plan-features")  # type: ignore[attr-defined]
+    assert int(drawn) >= 2  # the path and at least one orbit
+    _shot(page, "approver-plan")
     page.click(f"{row} button.approve")  # type: ignore[attr-defined]
     from playwright.sync_api import expect
 

@@ -41,7 +41,14 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from standoff.core.errors import InputError, IntegrityError, PolicyDenied, StandoffError
+from standoff.core.errors import (
+    AirspaceViolation,
+    InfeasiblePlan,
+    InputError,
+    IntegrityError,
+    PolicyDenied,
+    StandoffError,
+)
 from standoff.domain.marking import Marking
 from standoff.store.sql import SqlStore, UserRecord, open_store
 
@@ -163,6 +170,12 @@ class RunCreate(_Strict):
 
 class MissionSubmit(_Strict):
     plan: dict[str, Any]
+
+
+class PlanRequest(_Strict):
+    mission: dict[str, Any] | str
+    """The mission in the format of ``standoff mission show demo``: an object (``start`` as
+    ISO 8601 text), or the YAML text itself.  AOI geometries inline (no file references)."""
 
 
 class MissionAction(_Strict):
@@ -505,6 +518,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
             )
         if isinstance(exc, IntegrityError):
             return _envelope(409, "integrity", str(exc))
+        if isinstance(exc, InfeasiblePlan):
+            return _envelope(422, "infeasible", str(exc))
+        if isinstance(exc, AirspaceViolation):
+            return _envelope(403, "airspace", str(exc))
         return _envelope(503, "unavailable", "the store is unavailable")
 
     @app.exception_handler(Exception)
@@ -618,21 +635,94 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.post(f"{API}/missions", status_code=201)
     def submit_mission(body: MissionSubmit, u: Planner) -> dict[str, Any]:
-        from standoff.oversight.approval import User, submit
+        from standoff.oversight.approval import User, plan_sha256_of, submit
+        from standoff.pipeline import airspace_gate
         from standoff.share.plan_json import plan_from_document
 
         plan = plan_from_document(body.plan, source="request body plan")
         text = json.dumps(body.plan, indent=1, allow_nan=False) + "\n"
+        now = datetime.now(UTC)
         with log_lock:
+            # the sovereignty gate: a plan that is not clear of foreign airspace is refused
+            airspace_gate(state["log"], _airspace(), plan, u.name, now, plan_sha256_of(text))
             mission = submit(
                 store(),
                 state["log"],
                 User(u.name, u.roles, u.partner_country),
                 mission_name=plan.mission_name,
                 plan_document=text,
-                now=datetime.now(UTC),
+                now=now,
             )
         return {"mission": mission, "state": "submitted"}
+
+    @app.post(f"{API}/plans")
+    def make_plan(body: PlanRequest, u: Planner) -> dict[str, Any]:
+        """Plan a mission on the server: the plan to review and submit, with its figures."""
+        import yaml
+
+        from standoff.oversight.approval import plan_sha256_of
+        from standoff.oversight.policy import check_airspace
+        from standoff.pipeline import plan_document_for, plan_summary
+
+        mission: Any = body.mission
+        if isinstance(mission, str):
+            try:
+                mission = yaml.safe_load(mission)
+            except yaml.YAMLError as exc:
+                raise InputError(f"not YAML: {exc}", field="mission") from exc
+        started = time.perf_counter()
+        plan, doc, text = plan_document_for(_airspace(), mission, "request body mission")
+        decision = check_airspace(plan, _airspace())
+        summary = plan_summary(plan, {}, time.perf_counter() - started)
+        summary.pop("files", None)
+        audit(u.name, "plan.create", {"mission": plan.mission_name}, {"plan": plan_sha256_of(text)})
+        return {
+            "plan": doc,
+            "plan_sha256": plan_sha256_of(text),
+            "summary": summary,
+            "airspace": decision.to_dict(),
+        }
+
+    @app.post(f"{API}/missions/validate")
+    def validate_plan(body: MissionSubmit, u: Staff) -> dict[str, Any]:
+        """The submission's checks (airspace with margin, mandate) on a plan, storing
+        nothing but the decisions in the audit log."""
+        from standoff.oversight.approval import plan_sha256_of
+        from standoff.oversight.policy import check_airspace, check_mandate, decision_event
+        from standoff.share.plan_json import plan_from_document
+
+        plan = plan_from_document(body.plan, source="request body plan")
+        text = json.dumps(body.plan, indent=1, allow_nan=False) + "\n"
+        sha = plan_sha256_of(text)
+        decisions = [
+            check_airspace(plan, _airspace()),
+            check_mandate({"plan.json": body.plan}, plan.mission_name),
+        ]
+        now = datetime.now(UTC)
+        with log_lock:
+            for d in decisions:
+                state["log"].append(decision_event(d, u.name, now, {"plan": sha}))
+        return {
+            "plan_sha256": sha,
+            "allowed": all(d.allowed for d in decisions),
+            "decisions": [d.to_dict() for d in decisions],
+        }
+
+    @app.get(f"{API}/missions/{{mission_id}}/plan")
+    def mission_plan(mission_id: str, u: Staff) -> dict[str, Any]:
+        """The plan a mission was submitted with (what an approver approves)."""
+        from fastapi import HTTPException
+
+        mission = store().mission(mission_id)
+        document = store().plan_document(mission.plan_sha256 or "") if mission else None
+        if mission is None or document is None:
+            raise HTTPException(404, f"no mission {mission_id}")
+        return {
+            "mission": mission_id,
+            "state": mission.state,
+            "plan_sha256": mission.plan_sha256,
+            "plan": json.loads(document),
+        }
 
     @app.get(f"{API}/missions")
     def list_missions(u: Staff) -> list[dict[str, Any]]:
@@ -661,6 +751,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         u: Staff,
     ) -> dict[str, str]:
         from standoff.oversight.approval import User, act
+        from standoff.pipeline import airspace_check
 
         with log_lock:
             new = act(
@@ -671,6 +762,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                 action,
                 reason=body.reason,
                 now=datetime.now(UTC),
+                plan_check=airspace_check(_airspace()),  # no approval of a plan not clear
             )
         return {"mission": mission_id, "state": new}
 

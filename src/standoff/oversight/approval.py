@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -302,6 +302,7 @@ def act(
     reason: str,
     now: datetime,
     window: tuple[datetime, datetime] | None = None,
+    plan_check: Callable[[str], Decision] | None = None,
 ) -> str:
     """Take ``action`` on a mission as ``user``; returns the new state.
 
@@ -309,7 +310,9 @@ def act(
     mission, an approval or rejection without a reason, a sortie outside the approved
     ``window``) raise :class:`PolicyDenied` with the reason and are logged.  ``window``
     (approve only) is the time window the approver approves the sortie for; the plan's
-    sortie must lie inside it."""
+    sortie must lie inside it.  ``plan_check`` (approve only) judges the stored plan's
+    ``plan.json`` text again once the caller may approve (the pipeline passes the airspace
+    check); its decision is logged and a "no" refuses the approval."""
     if action not in TRANSITIONS:
         raise InputError(
             f"unknown action; one of {', '.join(TRANSITIONS)}", field="action", value=action
@@ -357,6 +360,14 @@ def act(
             plan,
         )
     details: dict[str, Any] = {"mission": mission_id, "from": src, "to": dst, "reason": reason}
+    if action == "approve" and plan_check is not None:
+        document = store.plan_document(plan) if plan else None
+        if document is None:
+            raise InputError("the mission's plan is not stored", field="mission", value=mission_id)
+        decision = plan_check(document)
+        log.append(decision_event(decision, user.name, now, {"plan": plan} if plan else {}))
+        if not decision.allowed:
+            raise PolicyDenied(f"{mission_id}: {' '.join(decision.reasons)}")
     if window is not None:
         if action != "approve":
             raise InputError("a time window goes with an approval", field="window")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from standoff.airspace import Airspace, FlightPath, check_path
 from standoff.core.errors import InputError, PolicyDenied
 from standoff.domain.marking import Marking
@@ -123,23 +125,27 @@ def record_and_require(
 
 
 def check_airspace(plan: MissionPlan, airspace: Airspace) -> Decision:
-    """The plan's whole nominal path, checked exactly against the operator's forbidden
-    airspace grown by the plan's margin (never sampled)."""
-    result = check_path(
-        airspace,
-        FlightPath(plan.path_lon_deg, plan.path_lat_deg, source=f"plan {plan.mission_name}"),
-        plan.operator,
-        plan.margin_m,
-    )
+    """The plan's whole nominal path and each orbit's racetrack (closed), checked exactly
+    against the operator's forbidden airspace grown by the plan's margin (never sampled)."""
+    name = plan.mission_name
+    parts = [FlightPath(plan.path_lon_deg, plan.path_lat_deg, source=f"plan {name}")]
+    for o in plan.orbits:
+        if len(o.lon_deg):
+            lon = np.append(o.lon_deg, o.lon_deg[0])
+            lat = np.append(o.lat_deg, o.lat_deg[0])
+            parts.append(FlightPath(lon, lat, source=f"plan {name} orbit {o.name}"))
+    results = [check_path(airspace, fp, plan.operator, plan.margin_m) for fp in parts]
+    min_clearance = min(float(r.min_clearance_m) for r in results)
+    incursions = [i for r in results for i in r.incursions]
     facts = {
         "operator": plan.operator,
         "margin_m": plan.margin_m,
-        "min_clearance_m": round(float(result.min_clearance_m), 1),
-        "incursions": len(result.incursions),
+        "min_clearance_m": round(min_clearance, 1),
+        "incursions": len(incursions),
     }
-    if result.conformant:
+    if all(r.conformant for r in results):
         reasons = (
-            f"the whole path keeps {result.min_clearance_m:,.0f} m from airspace "
+            f"the whole path and every orbit keep {min_clearance:,.0f} m from airspace "
             f"{plan.operator} may not enter (margin {plan.margin_m:,.0f} m)",
         )
         return Decision(
@@ -149,15 +155,12 @@ def check_airspace(plan: MissionPlan, airspace: Airspace) -> Decision:
             subject=plan.mission_name,
             facts=facts,
         )
-    worst = result.incursions[0] if result.incursions else None
+    worst = incursions[0] if incursions else None
+    what = next(fp.source for fp, r in zip(parts, results, strict=True) if not r.conformant)
     reasons = (
-        f"the path comes within {result.min_clearance_m:,.0f} m of forbidden airspace, inside "
+        f"{what} comes within {min_clearance:,.0f} m of forbidden airspace, inside "
         f"the {plan.margin_m:,.0f} m margin"
-        + (
-            f" ({len(result.incursions)} incursion(s), first into {worst.airspace})"
-            if worst
-            else ""
-        ),
+        + (f" ({len(incursions)} incursion(s), first into {worst.airspace})" if worst else ""),
     )
     return Decision(
         allowed=False, reasons=reasons, check="airspace", subject=plan.mission_name, facts=facts

@@ -117,9 +117,16 @@ class _Mission(BaseModel):
 
 
 def _aoi_geometry(
-    raw: dict[str, Any] | str, source: str, where: str, base_dir: Path
+    raw: dict[str, Any] | str, source: str, where: str, base_dir: Path | None
 ) -> BaseGeometry:
     if isinstance(raw, str):
+        if base_dir is None:
+            raise InputError(
+                "AOI files are not read here: give the GeoJSON geometry inline",
+                source=source,
+                field=where,
+                value=raw,
+            )
         path = (base_dir / raw) if not Path(raw).is_absolute() else Path(raw)
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -176,11 +183,22 @@ def _base(icao: str, source: str) -> tuple[float, float, float]:
     return float(entry["lon"]), float(entry["lat"]), float(entry["elevation"]) * FT_M
 
 
-def parse_mission(document: Any, *, source: str, base_dir: Path | None = None) -> MissionRequest:
-    """Validate a mission document (already parsed from YAML)."""
+def parse_mission(
+    document: Any, *, source: str, base_dir: Path | None = None, files: bool = True
+) -> MissionRequest:
+    """Validate a mission document (parsed from YAML, or JSON with ``start`` as ISO 8601
+    text).  ``files=False`` refuses AOI file references (a document from a client)."""
     if not isinstance(document, dict):
         raise InputError("a mission file must be a YAML mapping", source=source)
     refuse_kinetic(document, source=source, values=False)
+    start = document.get("start")
+    if isinstance(start, str):  # JSON has no timestamps; YAML gives a datetime already
+        try:
+            document = {**document, "start": datetime.fromisoformat(start.replace("Z", "+00:00"))}
+        except ValueError as exc:
+            raise InputError(
+                "not an ISO 8601 time", source=source, field="start", value=start
+            ) from exc
     try:
         model = _Mission.model_validate(document)
     except ValidationError as exc:
@@ -204,7 +222,7 @@ def parse_mission(document: Any, *, source: str, base_dir: Path | None = None) -
     names = [a.name for a in model.aoi]
     if len(set(names)) != len(names):
         raise InputError("AOI names must be unique", source=source, field="aoi", value=names)
-    folder = base_dir or Path(".")
+    folder = (base_dir or Path(".")) if files else None
     aois = tuple(
         AoiRequest(
             a.name, a.priority, _aoi_geometry(a.geometry, source, f"aoi[{i}].geometry", folder)

@@ -65,6 +65,13 @@ function initMap() {
         paint: { "fill-color": "#f39c12", "fill-opacity": 0.25 } });
       map.addLayer({ id: "requests-line", type: "line", source: "requests",
         paint: { "line-color": "#c0392b", "line-width": 2 } });
+      map.addSource("plan", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+      map.addLayer({ id: "plan-path", type: "line", source: "plan",
+        filter: ["==", ["get", "part"], "path"],
+        paint: { "line-color": "#1e8449", "line-width": 1.5, "line-dasharray": [2, 1] } });
+      map.addLayer({ id: "plan-orbits", type: "line", source: "plan",
+        filter: ["==", ["get", "part"], "orbit"],
+        paint: { "line-color": "#1e8449", "line-width": 3 } });
       map.addSource("findings", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
       map.addLayer({ id: "findings", type: "circle", source: "findings",
         paint: { "circle-radius": 6, "circle-color": "#8e44ad" } });
@@ -93,6 +100,12 @@ async function loadMissions() {
         row.appendChild(cell);
       }
       const action = document.createElement("td");
+      const show = document.createElement("button");
+      show.textContent = "Show plan";
+      show.className = "show-plan";
+      show.title = "Draw the submitted plan (path and orbits) on the map";
+      show.onclick = () => showPlan(m.mission).catch(showError);
+      action.appendChild(show);
       if (me.roles.includes("approver") && m.state === "submitted") {
         const button = document.createElement("button");
         button.textContent = "Approve";
@@ -132,6 +145,38 @@ async function loadMissions() {
     if (err.status === 403) { panel.hidden = true; return; }
     throw err;
   }
+}
+
+async function showPlan(mission) {
+  // The exact plan an approver approves: its path and orbits on the map, its clearance.
+  const doc = await api(`/missions/${encodeURIComponent(mission)}/plan`);
+  const p = doc.plan;
+  const line = (lon, lat) => lon.map((x, i) => [x, lat[i]]);
+  const features = [{ type: "Feature", properties: { part: "path" },
+    geometry: { type: "LineString", coordinates: line(p.path_lon_deg, p.path_lat_deg) } }];
+  for (const o of p.orbits) {
+    const ring = line(o.lon_deg, o.lat_deg);
+    ring.push(ring[0]);
+    features.push({ type: "Feature", properties: { part: "orbit", name: o.name },
+      geometry: { type: "LineString", coordinates: ring } });
+  }
+  if (map && map.getSource("plan")) {
+    map.getSource("plan").setData({ type: "FeatureCollection", features });
+    const b = [Infinity, Infinity, -Infinity, -Infinity];
+    p.path_lon_deg.forEach((x, i) => {  // no spread: a path has tens of thousands of points
+      const y = p.path_lat_deg[i];
+      b[0] = Math.min(b[0], x); b[1] = Math.min(b[1], y);
+      b[2] = Math.max(b[2], x); b[3] = Math.max(b[3], y);
+    });
+    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, animate: false });
+  }
+  $("plan-note").textContent =
+    `${mission} (${doc.state}): ${p.orbits.length} orbit(s), closest ` +
+    `${Math.round(p.min_clearance_m).toLocaleString("en")} m to foreign airspace ` +
+    `(margin ${Math.round(p.margin_m).toLocaleString("en")} m), sha256 ` +
+    `${doc.plan_sha256.slice(0, 12)}...`;
+  document.body.dataset.planFeatures = String(features.length);
+  document.body.dataset.planShown = mission;
 }
 
 let jobsTimer = null;
