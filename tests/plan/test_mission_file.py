@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,25 @@ def test_aoi_from_a_geojson_file_and_bad_geometry(tmp_path: Path) -> None:
     ]
     with pytest.raises(InputError, match="invalid polygon"):
         parse_mission(doc, source="m.yaml")
+
+
+def test_a_client_document_start_as_text_and_no_files(tmp_path: Path) -> None:
+    # From JSON: start is ISO 8601 text; the same mission as from YAML.
+    doc = _demo()
+    from_yaml = parse_mission(doc, source="m.yaml")
+    text = {**doc, "start": doc["start"].isoformat().replace("+00:00", "Z")}
+    assert parse_mission(text, source="body", files=False) == dataclasses.replace(
+        from_yaml, source="body"
+    )
+    with pytest.raises(InputError, match="ISO 8601") as bad:
+        parse_mission({**doc, "start": "tomorrow"}, source="body", files=False)
+    assert bad.value.field == "start"
+    # A client may not make the reader open a file, even one that exists.
+    (tmp_path / "aoi.geojson").write_text('{"type": "Polygon", "coordinates": []}')
+    refs = {**doc, "aoi": [{"name": "f", "geometry": str(tmp_path / "aoi.geojson")}]}
+    with pytest.raises(InputError, match="not read here") as no_file:
+        parse_mission(refs, source="body", files=False)
+    assert no_file.value.field == "aoi[0].geometry"
 
 
 def test_not_yaml(tmp_path: Path) -> None:
