@@ -98,6 +98,7 @@ AUDITORS = {"dan", "root"}
 MATRIX: list[tuple[str, str, Any, set[str], int]] = [
     ("GET", "/api/v1/me", None, set(ROLES), 200),
     ("GET", "/api/v1/missions", None, STAFF, 200),
+    ("GET", "/api/v1/plans/template", None, {"alice", "root"}, 200),
     ("POST", "/api/v1/plans", {"mission": {"name": "x"}}, {"alice", "root"}, 422),
     ("POST", "/api/v1/missions/validate", {"plan": {"schema": "nope"}}, STAFF, 422),
     ("GET", "/api/v1/missions/nope/plan", None, STAFF, 404),

@@ -201,6 +201,36 @@ def test_approver_approves_a_mission(server: str, browser: object) -> None:
     _shot(page, "approver-approved")
 
 
+def test_a_planner_plans_and_submits_a_mission_in_the_console(server: str, browser: object) -> None:
+    from playwright.sync_api import expect
+
+    page = _login(browser, server, "alice")
+    page.wait_for_selector("#new-mission:not([hidden])")  # type: ignore[attr-defined]
+    page.click("#new-mission summary")  # type: ignore[attr-defined]
+    text = page.input_value("#mission-yaml")  # type: ignore[attr-defined]
+    assert "name: sasabe-corridor" in text  # the template to start from
+    page.fill("#mission-yaml", text.replace("name: sasabe-corridor", "name: console-planned"))  # type: ignore[attr-defined]
+    assert page.is_disabled("#submit-mission")  # type: ignore[attr-defined]
+    page.click("#plan-mission")  # type: ignore[attr-defined]
+    page.wait_for_selector("body[data-planned]", timeout=60_000)  # type: ignore[attr-defined]
+    note = page.text_content("#plan-note")  # type: ignore[attr-defined]
+    assert note.startswith("console-planned (planned, not submitted)")
+    assert "to foreign airspace (margin 3,000 m)" in note
+    _shot(page, "planner-planned")
+    page.click("#submit-mission")  # type: ignore[attr-defined]
+    page.wait_for_selector("body[data-last-mission]")  # type: ignore[attr-defined]
+    mission = page.get_attribute("body", "data-last-mission")  # type: ignore[attr-defined]
+    assert mission.startswith("console-planned-")
+    row = f"#missions tr[data-mission='{mission}']"
+    expect(page.locator(f"{row} td:nth-child(3)")).to_have_text("submitted")  # type: ignore[attr-defined]
+    # A mission that does not parse is refused with its field named, nothing is planned.
+    page.fill("#mission-yaml", "name: [unclosed")  # type: ignore[attr-defined]
+    page.click("#plan-mission")  # type: ignore[attr-defined]
+    expect(page.locator("#error")).to_contain_text("not YAML")  # type: ignore[attr-defined]
+    assert page.is_disabled("#submit-mission")  # type: ignore[attr-defined]
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_a_partner_cannot_see_unreleased_findings(server: str, browser: object) -> None:
     page = _login(browser, server, "lucia")
     assert page.is_hidden("#missions-panel")  # type: ignore[attr-defined]

@@ -655,6 +655,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
             )
         return {"mission": mission, "state": "submitted"}
 
+    @app.get(f"{API}/plans/template")
+    def plan_template(u: Planner) -> dict[str, str]:
+        """A mission to start from: the built-in demo mission, as YAML."""
+        from standoff.plan import DEMO_MISSION_YAML
+
+        return {"mission_yaml": DEMO_MISSION_YAML}
+
     @app.post(f"{API}/plans")
     def make_plan(body: PlanRequest, u: Planner) -> dict[str, Any]:
         """Plan a mission on the server: the plan to review and submit, with its figures."""

@@ -145,12 +145,53 @@ async function loadMissions() {
     if (err.status === 403) { panel.hidden = true; return; }
     throw err;
   }
+  if (hasRole("planner", "admin")) {
+    $("new-mission").hidden = false;
+    if (!$("mission-yaml").value) {
+      $("mission-yaml").value = (await api("/plans/template")).mission_yaml;
+    }
+  }
 }
 
 async function showPlan(mission) {
   // The exact plan an approver approves: its path and orbits on the map, its clearance.
   const doc = await api(`/missions/${encodeURIComponent(mission)}/plan`);
-  const p = doc.plan;
+  drawPlan(doc.plan, `${mission} (${doc.state})`, doc.plan_sha256);
+  document.body.dataset.planShown = mission;
+}
+
+let pendingPlan = null;
+
+async function planMission() {
+  // Plan on the server from the mission YAML; nothing is stored until it is submitted.
+  $("submit-mission").disabled = true;
+  pendingPlan = null;
+  try {
+    const made = await api("/plans", {
+      method: "POST", body: JSON.stringify({ mission: $("mission-yaml").value }) });
+    pendingPlan = made.plan;
+    drawPlan(made.plan, `${made.plan.mission_name} (planned, not submitted)`, made.plan_sha256);
+    $("submit-mission").disabled = false;
+    document.body.dataset.planned = made.plan_sha256;
+    showError(null);
+  } catch (err) { showError(err); }
+}
+
+async function submitMission() {
+  if (!pendingPlan) return;
+  try {
+    const sent = await api("/missions", {
+      method: "POST", body: JSON.stringify({ plan: pendingPlan }) });
+    pendingPlan = null;
+    $("submit-mission").disabled = true;
+    $("plan-note").textContent = `${sent.mission}: submitted for approval`;
+    document.body.dataset.lastMission = sent.mission;
+    showError(null);
+    await loadMissions();
+  } catch (err) { showError(err); }
+}
+
+function drawPlan(p, label, sha) {
   const line = (lon, lat) => lon.map((x, i) => [x, lat[i]]);
   const features = [{ type: "Feature", properties: { part: "path" },
     geometry: { type: "LineString", coordinates: line(p.path_lon_deg, p.path_lat_deg) } }];
@@ -171,12 +212,10 @@ async function showPlan(mission) {
     map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, animate: false });
   }
   $("plan-note").textContent =
-    `${mission} (${doc.state}): ${p.orbits.length} orbit(s), closest ` +
+    `${label}: ${p.orbits.length} orbit(s), closest ` +
     `${Math.round(p.min_clearance_m).toLocaleString("en")} m to foreign airspace ` +
-    `(margin ${Math.round(p.margin_m).toLocaleString("en")} m), sha256 ` +
-    `${doc.plan_sha256.slice(0, 12)}...`;
+    `(margin ${Math.round(p.margin_m).toLocaleString("en")} m), sha256 ${sha.slice(0, 12)}...`;
   document.body.dataset.planFeatures = String(features.length);
-  document.body.dataset.planShown = mission;
 }
 
 let jobsTimer = null;
@@ -462,6 +501,9 @@ async function start() {
   await loadAudit();
   document.body.dataset.ready = "yes";
 }
+
+$("plan-mission").addEventListener("click", planMission);
+$("submit-mission").addEventListener("click", submitMission);
 
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
