@@ -696,23 +696,25 @@ def mission_submit_cmd(
         _stdout().print(f"mission {doc['mission']}: submitted for approval")
 
 
-def _window_option(text: str) -> Any:
-    """``START/END`` (ISO 8601 with a UTC offset) as two aware datetimes."""
+def _utc_option(text: str, option: str) -> Any:
+    """An ISO 8601 time with a UTC offset (``Z`` allowed) given to ``option``."""
     from datetime import datetime
 
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError("not an ISO 8601 time", source=f"option {option}", value=text) from exc
+    if when.tzinfo is None:
+        raise InputError("needs a UTC offset (e.g. Z)", source=f"option {option}", value=text)
+    return when
+
+
+def _window_option(text: str) -> Any:
+    """``START/END`` (ISO 8601 with a UTC offset) as two aware datetimes."""
     parts = text.split("/")
     if len(parts) != 2:
         raise InputError("expected START/END", source="option --window", value=text)
-    out = []
-    for part in parts:
-        try:
-            when = datetime.fromisoformat(part.strip().replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InputError("not an ISO 8601 time", source="option --window", value=part) from exc
-        if when.tzinfo is None:
-            raise InputError("needs a UTC offset (e.g. Z)", source="option --window", value=part)
-        out.append(when)
-    return (out[0], out[1])
+    return tuple(_utc_option(part.strip(), "--window") for part in parts)
 
 
 def _mission_action(action: str) -> Any:
@@ -922,18 +924,9 @@ def retention_run_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Purge own-territory detections and tracks of stored runs past the retention period."""
-    from datetime import datetime
-
     from standoff.pipeline import open_workflow, run_retention
 
-    when = _now()
-    if now is not None:
-        try:
-            when = datetime.fromisoformat(now.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InputError("not an ISO 8601 time", source="option --now", value=now) from exc
-        if when.tzinfo is None:
-            raise InputError("needs a UTC offset (e.g. Z)", source="option --now", value=now)
+    when = _now() if now is None else _utc_option(now, "--now")
     if retention_days is not None and retention_days < 0:
         raise InputError(
             "must not be negative", source="option --retention-days", value=retention_days
@@ -1046,8 +1039,7 @@ def users_add_cmd(
 
 def _check_serve_keys(signing_key: Path | None, audit_key: Path | None, tak: str | None) -> None:
     """Fail before the server starts (exit 2) when a key or the TAK endpoint is unusable."""
-    from urllib.parse import urlparse
-
+    from standoff.api.live import parse_tak_url
     from standoff.oversight import load_signer, load_verifier
 
     if signing_key is not None:
@@ -1055,15 +1047,7 @@ def _check_serve_keys(signing_key: Path | None, audit_key: Path | None, tak: str
     if audit_key is not None:
         load_verifier(audit_key)
     if tak is not None:
-        parsed = urlparse(tak)
-        try:
-            port = parsed.port
-        except ValueError:
-            port = None
-        if parsed.scheme != "udp" or not parsed.hostname or not port:
-            raise InputError(
-                "a TAK endpoint looks like udp://HOST:PORT", source="option --tak", value=tak
-            )
+        parse_tak_url(tak, source="option --tak", field=None)
 
 
 @app.command("serve")

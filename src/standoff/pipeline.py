@@ -356,6 +356,7 @@ def _demo_plan(
             "bob",
             "stays 3 km clear of Mexican airspace; intelligence-only payload",
             now,
+            airspace=airspace,
         )
         gcs = export_plan(wf, airspace, stage, stage, "alice", now)
     files.update(gcs)
@@ -759,11 +760,10 @@ def airspace_gate(
 ) -> Decision:
     """The sovereignty gate on a plan: the exact airspace check with its margin, logged
     either way; raises :class:`PolicyDenied` when the plan is not clear."""
-    from standoff.oversight.policy import check_airspace, decision_event, require
+    from standoff.oversight.policy import check_airspace, record_and_require
 
     decision = check_airspace(plan, airspace)
-    log.append(decision_event(decision, who, now, {"plan": plan_sha}))
-    require([decision])
+    record_and_require(log, [decision], who=who, at_utc=now, objects_sha256_hex={"plan": plan_sha})
     return decision
 
 
@@ -773,11 +773,11 @@ def plan_document_for(
     """A mission document from a client (no file references) -> its checked plan, the plan
     as a ``plan.json`` document and that document's canonical text (what gets submitted)."""
     from standoff.plan.mission_file import parse_mission
-    from standoff.share.plan_json import plan_to_document
+    from standoff.share.plan_json import plan_text, plan_to_document
 
     plan = plan_mission(airspace, parse_mission(mission, source=source, files=False))
     doc = plan_to_document(plan)
-    return plan, doc, json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    return plan, doc, plan_text(doc)
 
 
 def airspace_check(airspace: Airspace) -> Callable[[str], Decision]:
@@ -795,13 +795,11 @@ def submit_plan(
     wf: Workflow, airspace: Airspace, plan_dir: Path, as_user: str, now: datetime
 ) -> dict[str, Any]:
     """Check a plan (airspace, mandate) and submit it for approval as a planner."""
-    import hashlib
-
-    from standoff.oversight.approval import submit
+    from standoff.oversight.approval import plan_sha256_of, submit
 
     text, plan = _plan_text(plan_dir)
     user = _user(wf, as_user)
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    sha = plan_sha256_of(text)
     decision = airspace_gate(wf.log, airspace, plan, user.name, now, sha)
     mission_id = submit(
         wf.store, wf.log, user, mission_name=plan.mission_name, plan_document=text, now=now
@@ -840,7 +838,11 @@ def mission_action(
         reason=reason,
         now=now,
         window=window,
-        plan_check=airspace_check(airspace if airspace is not None else Airspace.load()),
+        plan_check=(
+            airspace_check(airspace if airspace is not None else Airspace.load())
+            if action == "approve"
+            else None
+        ),
     )
     return {"mission": mission_id, "state": state}
 
@@ -859,14 +861,12 @@ def fly_sortie(
 ) -> Any:
     """Fly an approved plan (the gate refuses any other) and mark its mission flown; the flown
     path's check is logged."""
-    import hashlib
-
     from standoff.oversight import AuditEvent
-    from standoff.oversight.approval import act, require_approved
+    from standoff.oversight.approval import act, mission_id_of, plan_sha256_of, require_approved
 
     text, plan = _plan_text(plan_dir)
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    mission_id = f"{plan.mission_name}-{sha[:12]}"
+    sha = plan_sha256_of(text)
+    mission_id = mission_id_of(plan.mission_name, sha)
     user = _user(wf, as_user)
     require_approved(wf.store, mission_id, sha, log=wf.log, who=user.name, now=now)
     plan_path = plan_dir / "plan.json" if plan_dir.is_dir() else plan_dir
@@ -929,13 +929,13 @@ def export_plan(
     import hashlib
 
     from standoff.oversight import AuditEvent
-    from standoff.oversight.approval import require_approved
-    from standoff.oversight.policy import check_airspace, decision_event, require
+    from standoff.oversight.approval import mission_id_of, plan_sha256_of, require_approved
+    from standoff.oversight.policy import decision_event
     from standoff.share import write_ground_control_outputs
 
     text, plan = _plan_text(plan_dir)
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    mission_id = f"{plan.mission_name}-{sha[:12]}"
+    sha = plan_sha256_of(text)
+    mission_id = mission_id_of(plan.mission_name, sha)
     user = _user(wf, as_user)
     try:
         approval = require_approved(wf.store, mission_id, sha)
@@ -951,9 +951,7 @@ def export_plan(
             )
         )
         raise
-    again = check_airspace(plan, airspace)  # never export a plan that is not conformant
-    wf.log.append(decision_event(again, user.name, now, {"plan": sha}))
-    require([again])
+    airspace_gate(wf.log, airspace, plan, user.name, now, sha)  # never export a plan not clear
     files = write_ground_control_outputs(plan, airspace, out_dir)
     wf.log.append(decision_event(approval, user.name, now, {"plan": sha}))
     wf.log.append(
@@ -1406,23 +1404,6 @@ def partner_export_tables(
 # (used by the API's background jobs; keep this section separate from the demo above)
 
 
-class _OneUser:
-    """A users directory of one: the service's caller (users live in the store)."""
-
-    def __init__(self, user: Any) -> None:
-        self._user = user
-
-    def get(self, name: str) -> Any:
-        from standoff.core.errors import InputError
-
-        if name != self._user.name:
-            raise InputError("unknown user", field="user", value=name)
-        return self._user
-
-    def __iter__(self) -> Any:
-        return iter([self._user])
-
-
 def fly_job(
     store: Any,
     log: Any,
@@ -1445,6 +1426,7 @@ def fly_job(
     import yaml
 
     from standoff import __version__
+    from standoff.oversight.approval import Users
     from standoff.oversight.certificate import certify_track
     from standoff.share import read_plan_json
     from standoff.store.runs import register_run_dir
@@ -1457,7 +1439,7 @@ def fly_job(
     scenario_path = inputs / "scenario.yaml"
     scenario_path.write_text(yaml.safe_dump(scenario_document, sort_keys=False), encoding="utf-8")
     run_dir = work_dir / work_dir.name
-    wf = Workflow(store, log, _OneUser(user))
+    wf = Workflow(store, log, Users([user], source="service"))
     progress("flying", 0.0)
 
     def tick(done: float, total: float) -> None:

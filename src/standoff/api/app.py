@@ -637,10 +637,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     def submit_mission(body: MissionSubmit, u: Planner) -> dict[str, Any]:
         from standoff.oversight.approval import User, plan_sha256_of, submit
         from standoff.pipeline import airspace_gate
-        from standoff.share.plan_json import plan_from_document
+        from standoff.share.plan_json import plan_from_document, plan_text
 
         plan = plan_from_document(body.plan, source="request body plan")
-        text = json.dumps(body.plan, indent=1, allow_nan=False) + "\n"
+        text = plan_text(body.plan)
         now = datetime.now(UTC)
         with log_lock:
             # the sovereignty gate: a plan that is not clear of foreign airspace is refused
@@ -694,21 +694,20 @@ def create_app(settings: ApiSettings) -> FastAPI:
     def validate_plan(body: MissionSubmit, u: Staff) -> dict[str, Any]:
         """The submission's checks (airspace with margin, mandate) on a plan, storing
         nothing but the decisions in the audit log."""
-        from standoff.oversight.approval import plan_sha256_of
-        from standoff.oversight.policy import check_airspace, check_mandate, decision_event
-        from standoff.share.plan_json import plan_from_document
+        from standoff.oversight.approval import mandate_documents, plan_sha256_of
+        from standoff.oversight.policy import check_airspace, check_mandate, record
+        from standoff.share.plan_json import plan_from_document, plan_text
 
         plan = plan_from_document(body.plan, source="request body plan")
-        text = json.dumps(body.plan, indent=1, allow_nan=False) + "\n"
-        sha = plan_sha256_of(text)
-        decisions = [
+        sha = plan_sha256_of(plan_text(body.plan))
+        decisions = [  # what a submission checks, on the same documents
             check_airspace(plan, _airspace()),
-            check_mandate({"plan.json": body.plan}, plan.mission_name),
+            check_mandate(mandate_documents(body.plan), plan.mission_name),
         ]
         now = datetime.now(UTC)
         with log_lock:
             for d in decisions:
-                state["log"].append(decision_event(d, u.name, now, {"plan": sha}))
+                record(state["log"], d, who=u.name, at_utc=now, objects_sha256_hex={"plan": sha})
         return {
             "plan_sha256": sha,
             "allowed": all(d.allowed for d in decisions),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from standoff.core.errors import InputError, PolicyDenied, StandoffError
+from standoff.core.utc import with_iso_start
 from standoff.oversight.approval import User, require_approved
 from standoff.oversight.audit import AuditEvent, AuditLog
 from standoff.store.sql import SqlStore, UserRecord
@@ -111,7 +112,7 @@ class JobRunner:
 
             scenario = dict(yaml.safe_load(DEMO_SCENARIO_YAML))
         else:
-            scenario = _scenario_from_json(scenario)
+            scenario = with_iso_start(scenario, source="request body scenario")
         parse_scenario(scenario, source="request body scenario")  # 422 now, not a failed job
         job_id = (
             "sortie-"
@@ -215,21 +216,6 @@ class JobRunner:
         """Stop: a running job is interrupted at its next progress report."""
         self._closing.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _scenario_from_json(document: dict[str, Any]) -> dict[str, Any]:
-    """A scenario sent as JSON: its ``start`` is an ISO 8601 string (YAML has timestamps,
-    JSON does not)."""
-    out = dict(document)
-    start = out.get("start")
-    if isinstance(start, str):
-        try:
-            out["start"] = datetime.fromisoformat(start.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InputError(
-                "start must be an ISO 8601 time with a UTC offset", field="start", value=start
-            ) from exc
-    return out
 
 
 def _snake(name: str) -> str:

@@ -32,19 +32,32 @@ from standoff.geo.frame import LocalFrame
 from standoff.share.products.cot import tracks_to_cot
 from standoff.track import Tracker
 
-__all__ = ["LiveTracking", "TakSender"]
+__all__ = ["LiveTracking", "TakSender", "parse_tak_url"]
 
 _LOG = logging.getLogger("standoff.api.live")
+
+
+def parse_tak_url(
+    url: str, *, source: str | None = None, field: str | None = "tak"
+) -> tuple[str, int]:
+    """``udp://HOST:PORT`` as ``(host, port)``; anything else is an :class:`InputError`."""
+    parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError:  # a port out of range or not a number
+        port = None
+    if parsed.scheme != "udp" or not parsed.hostname or not port:
+        raise InputError(
+            "a TAK endpoint looks like udp://HOST:PORT", source=source, field=field, value=url
+        )
+    return parsed.hostname, port
 
 
 class TakSender:
     """Cursor-on-Target events to ``udp://HOST:PORT`` (a TAK server's or client's input)."""
 
     def __init__(self, url: str) -> None:
-        parsed = urlparse(url)
-        if parsed.scheme != "udp" or not parsed.hostname or not parsed.port:
-            raise InputError("a TAK endpoint looks like udp://HOST:PORT", field="tak", value=url)
-        self._addr = (parsed.hostname, parsed.port)
+        self._addr = parse_tak_url(url)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
     def send(self, events: list[bytes]) -> None:

@@ -222,8 +222,30 @@ def _platform_documents(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _refuse(log: AuditLog, decision: Decision, who: str, now: datetime, plan: str | None) -> None:
+    """Log a refusal (a decision from :func:`_denied`) and raise."""
+    assert not decision.allowed
+    _gate(log, decision, who, now, plan)
+
+
+def _gate(
+    log: AuditLog,
+    decision: Decision,
+    who: str,
+    now: datetime,
+    plan: str | None,
+    subject: str | None = None,
+) -> None:
+    """Log ``decision`` (refusals too) and raise :class:`PolicyDenied`, naming ``subject``
+    (default the decision's), on a "no"."""
     log.append(decision_event(decision, who, now, {"plan": plan} if plan else {}))
-    raise PolicyDenied(f"{decision.subject}: {' '.join(decision.reasons)}")
+    if not decision.allowed:
+        raise PolicyDenied(f"{subject or decision.subject}: {' '.join(decision.reasons)}")
+
+
+def mandate_documents(plan_doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What the mandate check reads for a plan: the plan and the catalogue specs of the
+    aircraft and sensors it names."""
+    return {"plan.json": plan_doc, **_platform_documents(plan_doc)}
 
 
 def _denied(check: str, subject: str, reason: str) -> Decision:
@@ -268,13 +290,8 @@ def submit(
             plan_sha,
         )
     plan_doc = _plan_json(plan_document, f"plan of {mission_name}")
-    mandate = check_mandate(
-        {"plan.json": plan_doc, **_platform_documents(plan_doc), **(documents or {})},
-        mission_id,
-    )
-    log.append(decision_event(mandate, user.name, now, {"plan": plan_sha}))
-    if not mandate.allowed:
-        raise PolicyDenied(f"{mission_id}: {' '.join(mandate.reasons)}")
+    mandate = check_mandate({**mandate_documents(plan_doc), **(documents or {})}, mission_id)
+    _gate(log, mandate, user.name, now, plan_sha)
     if store.mission(mission_id) is None:
         known = {u.name for u in store.users()}
         if user.name not in known:
@@ -360,26 +377,19 @@ def act(
             plan,
         )
     details: dict[str, Any] = {"mission": mission_id, "from": src, "to": dst, "reason": reason}
-    if action == "approve" and plan_check is not None:
+    if window is not None and action != "approve":
+        raise InputError("a time window goes with an approval", field="window")
+    if action == "approve" and (plan_check is not None or window is not None):
         document = store.plan_document(plan) if plan else None
         if document is None:
             raise InputError("the mission's plan is not stored", field="mission", value=mission_id)
-        decision = plan_check(document)
-        log.append(decision_event(decision, user.name, now, {"plan": plan} if plan else {}))
-        if not decision.allowed:
-            raise PolicyDenied(f"{mission_id}: {' '.join(decision.reasons)}")
-    if window is not None:
-        if action != "approve":
-            raise InputError("a time window goes with an approval", field="window")
-        document = store.plan_document(plan) if plan else None
-        if document is None:
-            raise InputError("the mission's plan is not stored", field="mission", value=mission_id)
-        start, end = sortie_span(_plan_json(document, f"plan of {mission_id}"))
-        decision = check_window(mission_id, start, end, window[0], window[1])
-        log.append(decision_event(decision, user.name, now, {"plan": plan} if plan else {}))
-        if not decision.allowed:
-            raise PolicyDenied(f"{mission_id}: {' '.join(decision.reasons)}")
-        details["window"] = [format_utc(window[0]), format_utc(window[1])]
+        if plan_check is not None:
+            _gate(log, plan_check(document), user.name, now, plan, mission_id)
+        if window is not None:
+            start, end = sortie_span(_plan_json(document, f"plan of {mission_id}"))
+            decision = check_window(mission_id, start, end, window[0], window[1])
+            _gate(log, decision, user.name, now, plan)
+            details["window"] = [format_utc(window[0]), format_utc(window[1])]
     if not store.transition(mission_id, src, dst, now=now):
         current = store.mission(mission_id)
         state = current.state if current else "unknown"
@@ -442,7 +452,7 @@ def require_approved(
     if log is not None:
         if now is None:
             raise InputError("give the time of the decision", field="now")
-        log.append(decision_event(decision, who, now, {"plan": plan_sha256}))
-    if not decision.allowed:
+        _gate(log, decision, who, now, plan_sha256)
+    elif not decision.allowed:
         raise PolicyDenied(f"{mission_id}: {' '.join(decision.reasons)}")
     return decision

@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from standoff.core.errors import InputError
 from standoff.core.files import load_yaml
 from standoff.core.units import FT_M
+from standoff.core.utc import with_iso_start
 from standoff.platforms import (
     AircraftSpec,
     SensorSpec,
@@ -191,14 +192,7 @@ def parse_mission(
     if not isinstance(document, dict):
         raise InputError("a mission file must be a YAML mapping", source=source)
     refuse_kinetic(document, source=source, values=False)
-    start = document.get("start")
-    if isinstance(start, str):  # JSON has no timestamps; YAML gives a datetime already
-        try:
-            document = {**document, "start": datetime.fromisoformat(start.replace("Z", "+00:00"))}
-        except ValueError as exc:
-            raise InputError(
-                "not an ISO 8601 time", source=source, field="start", value=start
-            ) from exc
+    document = with_iso_start(document, source=source)
     try:
         model = _Mission.model_validate(document)
     except ValidationError as exc:

@@ -18,6 +18,7 @@ import json
 import math
 import types
 import typing
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -79,10 +80,15 @@ def plan_to_document(plan: MissionPlan) -> dict[str, Any]:
     return {"schema": PLAN_SCHEMA, **body}
 
 
+def plan_text(doc: Mapping[str, Any]) -> str:
+    """The canonical ``plan.json`` text of a plan document: what gets hashed into the
+    mission's id and approved byte for byte."""
+    return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+
+
 def write_plan_json(plan: MissionPlan, path: str | Path) -> Path:
     """Write ``plan.json``."""
-    doc = plan_to_document(plan)
-    return write_text_atomic(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    return write_text_atomic(path, plan_text(plan_to_document(plan)))
 
 
 class _Decoder:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from standoff.core.errors import InputError
 from standoff.core.files import load_yaml
+from standoff.core.utc import with_iso_start
 from standoff.platforms import refuse_kinetic
 
 __all__ = [
@@ -395,6 +396,7 @@ def parse_scenario(document: Any, *, source: str, base_dir: Path | None = None) 
     if not isinstance(document, dict):
         raise InputError("a scenario file must be a YAML mapping", source=source)
     refuse_kinetic(document, source=source, values=False)
+    document = with_iso_start(document, source=source)
     try:
         m = _Scenario.model_validate(document)
     except ValidationError as exc:
