@@ -25,6 +25,7 @@ from rich.table import Table
 
 from standoff.airspace import Airspace, FlightPath, PathCheck, check_path
 from standoff.airspace.io import classify_csv
+from standoff.core.files import sha256_file
 from standoff.domain.mission import MissionPlan
 from standoff.geo.geodesy import WGS84
 from standoff.plan import DEMO_MISSION_YAML, load_mission, plan_mission
@@ -562,12 +563,6 @@ def _mission_of(out_dir: Path) -> str:
     return str(json.loads((out_dir / "plan" / "summary.json").read_text())["mission"])
 
 
-def _sha256_file(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _demo_audit(
     airspace: Airspace, out_dir: Path, console: Console, progress: Progress
 ) -> dict[str, Any]:
@@ -600,7 +595,7 @@ def _demo_audit(
                 "demo",
                 "airspace.path_checked",
                 now,
-                {name: _sha256_file(out_dir / "airspace" / name)},
+                {name: sha256_file(out_dir / "airspace" / name)},
                 {"status": doc["status"], "incursions": len(doc["incursions"])},
             )
         )
@@ -628,7 +623,7 @@ def _demo_audit(
                 "demo",
                 "certificate.issued",
                 now,
-                {name: _sha256_file(target)},
+                {name: sha256_file(target)},
                 {"status": result.status},
             )
         )
@@ -640,7 +635,7 @@ def _demo_audit(
     )
     for name in ("plan.json", "mission.plan", "mission.waypoints"):
         events.append(
-            AuditEvent("demo", "plan.written", now, {name: _sha256_file(out_dir / "plan" / name)})
+            AuditEvent("demo", "plan.written", now, {name: sha256_file(out_dir / "plan" / name)})
         )
     progress.advance(task)
     with SqliteAuditStore(stage / "audit.db") as store:
@@ -973,42 +968,23 @@ def export_plan(
 
 
 def run_id_of(run_dir: Path) -> str:
-    """A run's id: its folder name and the first 12 hex digits of its meta.json's SHA-256."""
-    import hashlib
+    """A run's id (:func:`standoff.store.runs.run_id_of`; imported when needed, so that
+    importing the pipeline does not load the store)."""
+    from standoff.store.runs import run_id_of as of_store
 
+    return of_store(run_dir)
+
+
+def _tracks_with_lonlat(run_dir: Path, tracks_csv: Path, meta: dict[str, Any]) -> Any:
+    """A run's tracks table with lon/lat (given, or from the run's local frame)."""
     from standoff.core.errors import InputError
+    from standoff.store.runs import read_table, with_lonlat
 
-    meta = run_dir / "meta.json"
-    if not meta.is_file():
-        raise InputError("not a run folder (no meta.json)", source=str(run_dir))
-    return f"{run_dir.resolve().name}-{hashlib.sha256(meta.read_bytes()).hexdigest()[:12]}"
-
-
-def _read_tracks_csv(path: Path) -> Any:
-    import pandas as pd
-
-    from standoff.core.errors import InputError
-
-    try:
-        frame = pd.read_csv(path, dtype={"det_id": str})
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the tracks: {exc}", source=str(path)) from exc
+    frame = read_table(tracks_csv)
     for col in ("time", "track_id"):
         if col not in frame.columns:
-            raise InputError("missing column", source=str(path), field=col)
-    return frame
-
-
-def _tracks_lonlat(run_dir: Path, frame: Any) -> tuple[Any, Any]:
-    """Tracks' lon/lat: given, or from the run's local frame (x, y in metres)."""
-    from standoff.geo.frame import LocalFrame
-
-    if "lat" in frame.columns:
-        return frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
-    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
-    f = LocalFrame(float(meta["frame"]["origin_lon_deg"]), float(meta["frame"]["origin_lat_deg"]))
-    lon, lat = f.to_lonlat(frame["x"].to_numpy(float), frame["y"].to_numpy(float))
-    return np.asarray(lon), np.asarray(lat)
+            raise InputError("missing column", source=str(tracks_csv), field=col)
+    return with_lonlat(frame, meta.get("frame") or {}, tracks_csv)
 
 
 def partner_export(
@@ -1037,8 +1013,8 @@ def partner_export(
     operator = str(meta["plan"]["operator"])
     product_marking = Marking.parse(marking, owner=operator, source="--marking")
     decision = check_release(product_marking, partner, f"tracks of {run_dir.resolve().name}")
-    frame = _read_tracks_csv(tracks_csv)
-    lon, lat = _tracks_lonlat(run_dir, frame)
+    frame = _tracks_with_lonlat(run_dir, tracks_csv, meta)
+    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
     own = own_territory_tracks(airspace, operator, frame["track_id"].to_numpy(), lon, lat)
     run_id = run_id_of(run_dir)
     released = released_ids(wf.log, run=run_id, kind="track") if wf else frozenset()
@@ -1338,7 +1314,7 @@ def partner_export_tables(
     from standoff.oversight import AuditEvent
     from standoff.oversight.minimise import minimise, record_minimisation, released_ids
     from standoff.oversight.policy import check_release, decision_event, require
-    from standoff.store.runs import detections_file, read_meta, read_table, run_id_of, with_lonlat
+    from standoff.store.runs import detections_file, read_meta, read_table, with_lonlat
 
     meta = read_meta(run_dir)
     operator = str(meta["plan"]["operator"])

@@ -43,9 +43,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from standoff.core.errors import (
     AirspaceViolation,
+    Conflict,
     InfeasiblePlan,
     InputError,
     IntegrityError,
+    NotFound,
     PolicyDenied,
     StandoffError,
 )
@@ -508,6 +510,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def standoff_error(_r: Request, exc: StandoffError) -> JSONResponse:
         if isinstance(exc, PolicyDenied):
             return _envelope(403, "policy_denied", str(exc))
+        if isinstance(exc, NotFound | Conflict):
+            status, code = (404, "not_found") if isinstance(exc, NotFound) else (409, "conflict")
+            return _envelope(status, code, str(exc), exc.field, exc.value)
         if isinstance(exc, InputError):
             return _envelope(
                 422,
@@ -1025,16 +1030,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         """Fly an approved mission's plan in the background (simulation, tracking, the run
         stored, a certificate when the server signs).  The gate is checked now: a plan that
         is not the approved one is refused (403, logged).  Poll ``GET /jobs/{job_id}``."""
-        from fastapi import HTTPException
-
-        try:
-            job = state["jobs"].submit(u, body.mission_id, body.scenario)
-        except InputError as exc:
-            if getattr(exc, "field", None) == "mission_id" and "in progress" in str(exc):
-                raise HTTPException(409, str(exc)) from exc
-            if getattr(exc, "field", None) == "mission_id" and "no such mission" in str(exc):
-                raise HTTPException(404, f"no mission {body.mission_id}") from exc
-            raise
+        job = state["jobs"].submit(u, body.mission_id, body.scenario)
         response.headers["Location"] = f"{API}/jobs/{job['job_id']}"
         return Job.model_validate(job, strict=False)
 
@@ -1088,7 +1084,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         from standoff.oversight import load_verifier
 
         if settings.audit_public_key is not None:
-            return load_verifier(settings.audit_public_key)
+            if "verifier" not in state:  # read the key once
+                state["verifier"] = load_verifier(settings.audit_public_key)
+            return state["verifier"]
         if state.get("signer") is not None:
             return state["signer"].verifier
         raise HTTPException(404, "the server has no audit public key configured")
@@ -1192,10 +1190,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
             cp = state["log"].checkpoint(signer, now)
         return _checkpoint_json(cp)
 
-    def _checkpoint_of_size(size: int | None) -> Any:
+    def _checkpoint_of_size(size: int | None, cps: list[Any] | None = None) -> Any:
         from fastapi import HTTPException
 
-        cps = state["log"].checkpoints()
+        cps = state["log"].checkpoints() if cps is None else cps
         if not cps:
             raise HTTPException(404, "no checkpoint yet: sign one first")
         if size is None:
@@ -1233,8 +1231,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         from fastapi import HTTPException
 
         with log_lock:
-            old = _checkpoint_of_size(from_size)
-            new = _checkpoint_of_size(to_size)
+            cps = state["log"].checkpoints()  # read once for both ends
+            old = _checkpoint_of_size(from_size, cps)
+            new = _checkpoint_of_size(to_size, cps)
             if old.tree_size > new.tree_size:
                 raise HTTPException(422, "from_size must not exceed to_size")
             record = state["log"].prove_consistency(old, new)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from standoff.core.errors import InputError, PolicyDenied, StandoffError
+from standoff.core.errors import InputError, NotFound, PolicyDenied, StandoffError
 from standoff.core.utc import with_iso_start
 from standoff.oversight.approval import User, require_approved
 from standoff.oversight.audit import AuditEvent, AuditLog
@@ -97,7 +97,7 @@ class JobRunner:
         now = self._clock()
         mission = self._store.mission(mission_id)
         if mission is None:
-            raise InputError("no such mission", field="mission_id", value=mission_id)
+            raise NotFound("no such mission", field="mission_id", value=mission_id)
         sha = mission.plan_sha256 or ""
         require_approved(self._store, mission_id, sha, log=self._log, who=user.name, now=now)
         if mission.state != "approved":

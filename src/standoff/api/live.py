@@ -35,6 +35,8 @@ from standoff.track import Tracker
 __all__ = ["LiveTracking", "TakSender", "parse_tak_url"]
 
 _LOG = logging.getLogger("standoff.api.live")
+_MAX_PENDING = 2_000
+"""Scans accepted but not tracked yet, at most (see :class:`LiveTracking`)."""
 
 
 def parse_tak_url(
@@ -101,19 +103,11 @@ class LiveTracking:
     :meth:`feed` decides at once which scans of a committed batch will be tracked (those
     newer than the run's last accepted scan, in time order) and queues them; one tracking
     thread steps the trackers and publishes, so the request that stored the batch does not
-    wait for tracking.  The queue is bounded (``max_pending`` scans): when tracking falls
+    wait for tracking.  The queue is bounded (``_MAX_PENDING`` scans): when tracking falls
     behind, :meth:`feed` waits, which slows ingest down instead of growing memory.
     """
 
-    def __init__(
-        self,
-        marking: Marking,
-        tak: TakSender | None = None,
-        *,
-        max_pending: int = 2_000,
-        warm_up: bool = True,
-    ) -> None:
-        self._warm = warm_up
+    def __init__(self, marking: Marking, tak: TakSender | None = None) -> None:
         self._runs: dict[str, _RunTracker] = {}
         self._subs: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]]] = (
             defaultdict(set)
@@ -122,9 +116,8 @@ class LiveTracking:
         self._accept = threading.Lock()  # keeps each run's scans in order on the queue
         self._marking = marking
         self._tak = tak
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=_MAX_PENDING)
         self._pending = 0
-        self._idle = threading.Condition(self._lock)
         self._worker = threading.Thread(target=self._work, name="standoff-live", daemon=True)
         self._worker.start()
 
@@ -208,11 +201,6 @@ class LiveTracking:
         with self._lock:
             return self._pending
 
-    def wait_idle(self, timeout_s: float | None = None) -> bool:
-        """Wait until every accepted scan is tracked; False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout_s)
-
     def scans_done(self, run_id: str) -> int:
         """Scans of ``run_id`` tracked so far (0 for a run not seen since start-up)."""
         with self._lock:
@@ -240,8 +228,7 @@ class LiveTracking:
             _LOG.exception("tracker warm-up failed")
 
     def _work(self) -> None:
-        if self._warm:
-            self._warm_up()
+        self._warm_up()
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -254,8 +241,6 @@ class LiveTracking:
                 with self._lock:
                     self._pending -= 1
                     item.run.scans_done += 1
-                    if self._pending == 0:
-                        self._idle.notify_all()
 
     def _track(self, scan: _Scan) -> None:
         run, run_id = scan.run, scan.run_id

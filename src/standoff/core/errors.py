@@ -10,10 +10,12 @@ from __future__ import annotations
 
 __all__ = [
     "AirspaceViolation",
+    "Conflict",
     "DataError",
     "InfeasiblePlan",
     "InputError",
     "IntegrityError",
+    "NotFound",
     "PolicyDenied",
     "StandoffError",
     "StorageError",
@@ -62,6 +64,15 @@ class InputError(StandoffError, ValueError):
                 shown = shown[:77] + "..."
             text = f"{text} (value {shown})"
         return f"{': '.join(where)}: {text}" if where else text
+
+
+class NotFound(InputError):
+    """The input names something that does not exist (the API answers 404)."""
+
+
+class Conflict(InputError):
+    """The input clashes with the current state, e.g. a job already running (the API
+    answers 409)."""
 
 
 class DataError(StandoffError):

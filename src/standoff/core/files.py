@@ -3,6 +3,7 @@ syntax errors, the line and column)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,16 @@ import yaml
 
 from standoff.core.errors import InputError
 
-__all__ = ["load_json", "load_yaml", "read_text"]
+__all__ = ["load_json", "load_yaml", "read_text", "sha256_file"]
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def read_text(path: Path) -> str:

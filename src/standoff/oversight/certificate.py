@@ -11,7 +11,6 @@ offline, and with the track file can check that the certificate speaks of that t
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import Any
 from standoff.airspace import Airspace, PathCheck, check_path
 from standoff.airspace.io import read_paths
 from standoff.core.errors import InputError, IntegrityError
+from standoff.core.files import sha256_file
 from standoff.oversight._utc import format_utc
 from standoff.oversight.canonical import canonical_json
 from standoff.oversight.keys import Signer, Verifier
@@ -43,10 +43,6 @@ class CertificateCheck:
     status: str
     key_id_hex: str
     track_checked: bool
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _span(check_start: datetime | None, duration_s: float | None) -> dict[str, Any]:
@@ -84,10 +80,10 @@ def certify_track(
         "mission": mission,
         "operator": check.operator,
         "margin_m": check.margin_m,
-        "plan_sha256": _sha256(plan_path) if plan_path is not None else None,
+        "plan_sha256": sha256_file(plan_path) if plan_path is not None else None,
         "flown_track": {
             "file": track_path.name,
-            "sha256": _sha256(track_path),
+            "sha256": sha256_file(track_path),
             "fixes": check.fixes,
         },
         "time_span": _span(start, duration),
@@ -139,7 +135,7 @@ def verify_certificate(
         )
     checked = False
     if track_path is not None:
-        actual = _sha256(track_path)
+        actual = sha256_file(track_path)
         if actual != body["flown_track"]["sha256"]:
             raise IntegrityError(
                 f"{track_path}: sha256 {actual} is not the certified track's "

@@ -26,19 +26,19 @@ import pandas as pd
 import sqlalchemy as sa
 
 from standoff.core.errors import InputError, StorageError
+from standoff.core.files import sha256_file
 from standoff.geo.frame import LocalFrame
 from standoff.oversight.audit import AuditEvent, AuditLog
 from standoff.oversight.minimise import OwnerLookup
 from standoff.oversight.policy import DEFAULT_RETENTION_DAYS, check_retention, decision_event
 from standoff.oversight.retention import cut_tables, retention_cutoff, times_utc
 from standoff.store import schema as t
-from standoff.store.sql import SqlStore
+from standoff.store.sql import SqlStore, _as_utc
 
 __all__ = [
     "RegisteredRun",
     "apply_retention",
     "detections_file",
-    "find_tracks_file",
     "read_meta",
     "read_table",
     "register_run_dir",
@@ -56,19 +56,6 @@ def run_id_of(run_dir: Path) -> str:
     if not meta.is_file():
         raise InputError("not a run folder (no meta.json)", source=str(run_dir))
     return f"{Path(run_dir).resolve().name}-{hashlib.sha256(meta.read_bytes()).hexdigest()[:12]}"
-
-
-def find_tracks_file(run_dir: Path) -> Path | None:
-    """``RUN/tracks/tracks.csv``, ``RUN/tracks.csv`` or ``RUN/../tracks/tracks.csv``."""
-    run = Path(run_dir)
-    for p in (
-        run / "tracks" / "tracks.csv",
-        run / "tracks.csv",
-        run.parent / "tracks" / "tracks.csv",
-    ):
-        if p.is_file():
-            return p
-    return None
 
 
 @dataclass(frozen=True)
@@ -131,12 +118,14 @@ def with_lonlat(frame: pd.DataFrame, meta_frame: dict[str, Any], source: Path) -
     return frame.assign(lon=np.asarray(lon), lat=np.asarray(lat))
 
 
-def _columns_of_tracks(trk: pd.DataFrame, source: Path) -> None:
-    """A tracks table has ``track_id`` and ``time`` and one row per track and time."""
+def _columns_of_tracks(trk: pd.DataFrame, source: Path) -> Any:
+    """A tracks table has ``track_id`` and ``time`` and one row per track and time;
+    returns its times (UTC)."""
     for col in ("track_id", "time"):
         if col not in trk.columns:
             raise InputError("missing column", source=str(source), field=col)
-    key = pd.DataFrame({"id": trk["track_id"], "t": times_utc(trk["time"], source=str(source))})
+    times = times_utc(trk["time"], source=str(source))
+    key = pd.DataFrame({"id": trk["track_id"], "t": times})
     dup = key.duplicated().to_numpy()
     if dup.any():
         row = int(dup.argmax())
@@ -147,14 +136,7 @@ def _columns_of_tracks(trk: pd.DataFrame, source: Path) -> None:
             field="track_id,time",
             value=f"{trk['track_id'].iloc[row]} at {trk['time'].iloc[row]}",
         )
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return times
 
 
 def register_run_dir(
@@ -186,12 +168,16 @@ def register_run_dir(
         ]
         if missing:
             raise InputError("missing column", source=str(det_path), field=",".join(missing))
-    if trk is not None and len(trk):
-        _columns_of_tracks(trk, Path(str(tracks_path)))
+    # Each time column parsed once (ISO text is the slow part of registering a big run).
+    det_times = (
+        times_utc(det["time"], source=str(det_path)) if det is not None and len(det) else None
+    )
+    trk_times = (
+        _columns_of_tracks(trk, Path(str(tracks_path))) if trk is not None and len(trk) else None
+    )
     instants: list[pd.Timestamp] = []
-    for table, path in ((det, det_path), (trk, tracks_path)):
-        if table is not None and len(table):
-            times = times_utc(table["time"], source=str(path))
+    for times in (det_times, trk_times):
+        if times is not None:
             instants += [times.min(), times.max()]
     if instants:
         span_start, span_end = min(instants).to_pydatetime(), max(instants).to_pydatetime()
@@ -227,13 +213,13 @@ def register_run_dir(
         },
     )
     store.finish_run(run_id, "registered", now=record.span_end)
-    if det is not None and len(det):
+    if det is not None and det_times is not None:
         store.ingest(
             run_id,
             f"{run_id}:detections",
             {
                 "det_id": det["det_id"].astype(str).to_numpy(),
-                "time": times_utc(det["time"]).tz_convert(None).to_numpy(dtype="datetime64[ns]"),
+                "time": det_times.tz_convert(None).to_numpy(dtype="datetime64[ns]"),
                 "sensor": det["sensor"].astype(str).to_numpy(),
                 "lat": det["lat"].to_numpy(float),
                 "lon": det["lon"].to_numpy(float),
@@ -245,8 +231,8 @@ def register_run_dir(
             now=now,
         )
     n_track_rows = 0
-    if trk is not None and len(trk):
-        when = times_utc(trk["time"])
+    if trk is not None and trk_times is not None:
+        when = trk_times
         dets = trk["det_id"] if "det_id" in trk.columns else pd.Series([None] * len(trk))
         n_track_rows = store.put_tracks(
             run_id,
@@ -274,9 +260,9 @@ def register_run_dir(
         )
     objects = {}
     if det_path is not None:
-        objects["detections"] = _sha256_file(det_path)
+        objects["detections"] = sha256_file(det_path)
     if tracks_path is not None:
-        objects["tracks"] = _sha256_file(Path(tracks_path))
+        objects["tracks"] = sha256_file(Path(tracks_path))
     log.append(
         AuditEvent(
             who,
@@ -293,11 +279,6 @@ def register_run_dir(
         )
     )
     return record
-
-
-def _as_utc(value: Any) -> datetime:
-    dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def registered_runs(store: SqlStore) -> Iterator[tuple[str, datetime, dict[str, Any]]]:
@@ -451,7 +432,7 @@ def apply_retention(
             ) from exc
         for name, path in (("detections", det_path), ("tracks", trk_path)):
             if path is not None:
-                objects[name] = _sha256_file(path)
+                objects[name] = sha256_file(path)
         counts.update(cut.counts())
         counts.update(_purge_db(store, run_id, airspace, operator, now, days))
         log.append(
@@ -467,9 +448,7 @@ def _files(meta: dict[str, Any]) -> tuple[Path | None, Path | None]:
     source = meta.get("source")
     det_path = Path(det) if isinstance(det, str) else None
     if det_path is None and isinstance(source, str):  # registered before files were recorded
-        det_path = next(
-            (Path(source) / n for n in _DETECTION_FILES if (Path(source) / n).is_file()), None
-        )
+        det_path = detections_file(Path(source))
     trk_path = Path(trk) if isinstance(trk, str) else None
     return (
         det_path if det_path is not None and det_path.is_file() else None,

@@ -26,7 +26,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from standoff.core.errors import InputError, StorageError
+from standoff.core.errors import Conflict, InputError, StorageError
 from standoff.oversight.merkle import NodeId
 from standoff.oversight.storage import StoredCheckpoint, StoredEntry
 from standoff.store import schema as t
@@ -715,7 +715,7 @@ class SqlStore:
                         )
                     ).first()
                     if busy is not None:
-                        raise InputError(
+                        raise Conflict(
                             f"the mission already has job {busy.job_id} in progress",
                             field="mission_id",
                             value=mission_id,
