@@ -99,7 +99,8 @@ def evaluate(
     )
     d = np.hypot(f_xy[:, None, 0] - s_xy[None, :, 0], f_xy[:, None, 1] - s_xy[None, :, 1])
     hit = d <= p.site_match_m
-    stopped = (truth["speed_mps"].to_numpy(float) == 0) & (truth["kind"].to_numpy() == "site_visit")
+    parked = truth["speed_mps"].to_numpy(float) == 0  # any vehicle standing still
+    stopped = parked & (truth["kind"].to_numpy() == "site_visit")
     visited = np.zeros(len(s_xy), dtype=bool)
     if len(s_xy) and stopped.any():
         visited = (
@@ -111,11 +112,11 @@ def evaluate(
     found_true = np.asarray(hit.any(axis=0) if len(f_xy) else np.zeros(len(s_xy), bool), dtype=bool)
     # A found site away from every true site may still be a real stopping place (a junction
     # where passing traffic parks): count the vehicles that stood still near it.
-    parked = truth["speed_mps"].to_numpy(float) == 0
+    correct = hit.any(axis=1)
     parked_ids = truth["truth_id"].to_numpy()[parked]
     parked_tree = cKDTree(np.column_stack([tx[parked], ty[parked]])) if parked.any() else None
     others: dict[str, Any] = {}
-    for i in np.flatnonzero(~hit.any(axis=1)) if len(f_xy) else []:
+    for i in np.flatnonzero(~correct):
         near = parked_tree.query_ball_point(f_xy[i], p.site_match_m) if parked_tree else []
         others[findings.sites[i].id] = {
             "nearest_true_site_m": round(float(d[i].min()), 1) if len(s_xy) else None,
@@ -126,11 +127,11 @@ def evaluate(
         "found": len(f_xy),
         "true": len(s_xy),
         "observable": int(observable.sum()),
-        "precision": _ratio(int(hit.any(axis=1).sum()), len(f_xy)),
+        "precision": _ratio(int(correct.sum()), len(f_xy)),
         "recall": _ratio(int(found_true.sum()), len(s_xy)),
         "recall_observable": _ratio(int((found_true & observable).sum()), int(observable.sum())),
         "precision_any_stopping_place": _ratio(
-            int(hit.any(axis=1).sum()) + dwell_places, len(f_xy)
+            int(correct.sum()) + dwell_places, len(f_xy)
         ),
         "not_true_sites": others,
         "per_site": {

@@ -50,6 +50,7 @@ from standoff.domain.marking import Marking
 from standoff.intel.confidence import logistic_confidence
 from standoff.intel.io import RunInfo, TrackTable
 from standoff.intel.pattern import local_profiles
+from standoff.intel.stops import cosines
 
 __all__ = ["CorridorParams", "Traversals", "find_corridors"]
 
@@ -122,9 +123,10 @@ def find_corridors(
     touch = np.zeros(len(first), dtype=bool)
     if sites:
         sx, sy = info.frame.to_xy([s.lon_deg for s in sites], [s.lat_deg for s in sites])
-        d = cKDTree(np.column_stack([sx, sy])).query(np.column_stack([obs.x_m, obs.y_m]))[0]
+        site_xy = np.column_stack([sx, sy])
+        d, k = cKDTree(site_xy).query(np.column_stack([obs.x_m, obs.y_m]))
         touch = np.bincount(group, weights=d <= p.site_touch_m, minlength=len(first)) > 0
-        touch |= _leaves_or_arrives(obs, first, last, np.column_stack([sx, sy]), p)
+        touch |= _leaves_or_arrives(obs, first, last, site_xy, d, k, p)
     elon, elat = info.frame.to_lonlat(obs.x_m[last], obs.y_m[last])
     border = np.asarray(airspace.boundary_distance_m(elon, elat)) <= p.near_border_m
     company = np.bincount(group, weights=_in_company(obs, p), minlength=len(first))
@@ -136,6 +138,7 @@ def find_corridors(
     rows = np.isin(group, cand)
     cg = np.searchsorted(cand, group[rows])  # candidate index of each row
     px, py = obs.x_m[rows], obs.y_m[rows]
+    pvx, pvy = obs.vx_mps[rows], obs.vy_mps[rows]
     tree = cKDTree(np.column_stack([px, py]))
     m = tree.sparse_distance_matrix(tree, p.link_m, output_type="ndarray")
     a, b = cg[m["i"]], cg[m["j"]]
@@ -169,12 +172,12 @@ def find_corridors(
         has_border = bool(bd[near_b] <= p.near_border_m)
         if has_border and near_b == 0:  # orient the line towards the border
             lon, lat, line = lon[::-1], lat[::-1], line[::-1]
-        elif not has_border and _against_traffic(line, px[sel], py[sel], obs, rows, sel):
+        elif not has_border and _against_traffic(line, px[sel], py[sel], pvx[sel], pvy[sel]):
             lon, lat, line = lon[::-1], lat[::-1], line[::-1]  # the way most traffic drives
         reach = max(p.site_touch_m * 2, p.site_leave_m)
         from_site = _site_near(sites, info, line[0], reach)
         to_site = None if has_border else _site_near(sites, info, line[-1], reach)
-        speeds = np.hypot(obs.vx_mps[rows][sel], obs.vy_mps[rows][sel])
+        speeds = np.hypot(pvx[sel], pvy[sel])
         tr_ids = ids[first[cand[members]]]
         n_det = int(sel.sum())
         hours, _ = local_profiles(passes, info)
@@ -210,21 +213,23 @@ def find_corridors(
 
 
 def _leaves_or_arrives(
-    obs: TrackTable, first: IntArray, last: IntArray, site_xy: FloatArray, p: CorridorParams
+    obs: TrackTable,
+    first: IntArray,
+    last: IntArray,
+    site_xy: FloatArray,
+    site_d: FloatArray,
+    site_k: IntArray,
+    p: CorridorParams,
 ) -> npt.NDArray[np.bool_]:
     """Trajectories that begin within ``site_leave_m`` of a site driving away from it, or
     end that close driving towards it: a radar confirms a vehicle only after a few scans
-    of motion, so a drive from a site is first seen a kilometre or two away."""
-    tree = cKDTree(site_xy)
+    of motion, so a drive from a site is first seen a kilometre or two away.  ``site_d``
+    and ``site_k``: every row's distance to its nearest site and that site's index."""
     out = np.zeros(len(first), dtype=bool)
     for rows, sign in ((first, 1.0), (last, -1.0)):
-        xy = np.column_stack([obs.x_m[rows], obs.y_m[rows]])
-        d, k = tree.query(xy)
-        off = xy - site_xy[k]
+        off = np.column_stack([obs.x_m[rows], obs.y_m[rows]]) - site_xy[site_k[rows]]
         v = np.column_stack([obs.vx_mps[rows], obs.vy_mps[rows]]) * sign
-        norm = np.linalg.norm(off, axis=1) * np.linalg.norm(v, axis=1)
-        cos = np.einsum("ij,ij->i", off, v) / np.where(norm > 0, norm, np.inf)
-        out |= (d <= p.site_leave_m) & (cos >= p.join_cos)
+        out |= (site_d[rows] <= p.site_leave_m) & (cosines(off, v) >= p.join_cos)
     return out
 
 
@@ -236,8 +241,7 @@ def _in_company(obs: TrackTable, p: CorridorParams) -> npt.NDArray[np.bool_]:
     pairs = cKDTree(pts).query_pairs(p.company_m * np.sqrt(2.0), output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
     v = np.column_stack([obs.vx_mps, obs.vy_mps])
-    norm = np.linalg.norm(v[i], axis=1) * np.linalg.norm(v[j], axis=1)
-    cos = np.einsum("ij,ij->i", v[i], v[j]) / np.where(norm > 0, norm, np.inf)
+    cos = cosines(v[i], v[j])
     ok = (
         (obs.track_id[i] != obs.track_id[j]) & (cos >= p.company_cos)
         & (np.hypot(obs.x_m[i] - obs.x_m[j], obs.y_m[i] - obs.y_m[j]) <= p.company_m)
@@ -295,8 +299,7 @@ def _joined(obs: TrackTable, p: CorridorParams) -> TrackTable:
     dt = st[b] - et[a]
     ve = np.column_stack([evx[a], evy[a]])
     vs = np.column_stack([svx[b], svy[b]])
-    norm = np.linalg.norm(ve, axis=1) * np.linalg.norm(vs, axis=1)
-    cos = np.einsum("ij,ij->i", ve, vs) / np.where(norm > 0, norm, np.inf)
+    cos = cosines(ve, vs)
     ok = (
         (a != b) & (dt > 0) & (dt <= p.join_gap_s)
         & ((cos >= p.join_cos) | ((d <= p.join_radius_m) & (cos > -p.join_cos)))
@@ -359,16 +362,11 @@ def _trace_line(
 
 
 def _against_traffic(
-    line: FloatArray,
-    x: FloatArray,
-    y: FloatArray,
-    obs: TrackTable,
-    rows: npt.NDArray[np.bool_],
-    sel: npt.NDArray[np.bool_],
+    line: FloatArray, x: FloatArray, y: FloatArray, vx: FloatArray, vy: FloatArray
 ) -> bool:
-    """Whether most of the members' points move from the line's end towards its start."""
+    """Whether most of the members' points (``x, y`` moving at ``vx, vy``) move from the
+    line's end towards its start."""
     ls = shapely.linestrings(line)
-    vx, vy = obs.vx_mps[rows][sel], obs.vy_mps[rows][sel]
     s0 = shapely.line_locate_point(ls, shapely.points(x, y))
     s1 = shapely.line_locate_point(ls, shapely.points(x + 10.0 * vx, y + 10.0 * vy))
     return bool(np.sum(np.sign(s1 - s0)) < 0)

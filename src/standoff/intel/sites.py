@@ -50,7 +50,7 @@ from standoff.domain.marking import Marking
 from standoff.intel.confidence import logistic_confidence
 from standoff.intel.io import DetectionTable, RunInfo, TrackTable
 from standoff.intel.pattern import local_profiles
-from standoff.intel.stops import cluster_points, detect_stops
+from standoff.intel.stops import cluster_points, cosines, detect_stops
 
 __all__ = ["SiteParams", "StopEvents", "find_sites", "stop_events", "track_ends"]
 
@@ -81,9 +81,9 @@ class SiteParams:
     """A repeated sighting within this is the same parked vehicle: EO/IR noise (5 m) x 4
     plus a vehicle's length."""
     min_look_gap_s: float = 30.0
+    """Two sightings this far apart in time come from different looks."""
     moving_mps: float = 3.0
     """A sighting a track took at more than this is of a moving vehicle."""
-    """Two sightings this far apart in time come from different looks."""
     sighting_eps_m: float = 150.0
     """Parked vehicles of one site (a compound, a yard, its lot) lie within this of each
     other."""
@@ -155,8 +155,7 @@ def _gap_pairs(ends: TrackEnds, p: SiteParams) -> tuple[IntArray, IntArray]:
     gap = ends.start_s[j] - ends.end_s[i]
     ve = np.column_stack([ends.end_vx_mps[i], ends.end_vy_mps[i]])
     vs = np.column_stack([ends.start_vx_mps[j], ends.start_vy_mps[j]])
-    norm = np.linalg.norm(ve, axis=1) * np.linalg.norm(vs, axis=1)
-    cos = np.einsum("ij,ij->i", ve, vs) / np.where(norm > 0, norm, 1.0)
+    cos = cosines(ve, vs)
     ok = (i != j) & (gap >= p.min_dwell_s) & (gap <= p.max_dwell_s) & (cos <= p.reverse_cos)
     i, j, gap = i[ok], j[ok], gap[ok]
     # One departure per arrival and vice versa: shortest gaps first.
@@ -178,7 +177,7 @@ def _stationary(
     still = np.isin(detections.sensor, np.asarray(p.stationary_sensors, dtype=str))
     if tracks is not None and len(tracks):
         fast = np.hypot(tracks.vx_mps, tracks.vy_mps) > p.moving_mps
-        still &= ~np.isin(detections.det_id, tracks.det_id[fast & tracks.observed])
+        still &= ~np.isin(detections.det_id, tracks.det_id[fast])
     cand = np.flatnonzero(still)
     out = np.zeros(len(detections), dtype=bool)
     if len(cand) < 2:
@@ -237,7 +236,7 @@ def stop_events(tracks: TrackTable, detections: DetectionTable | None, p: SitePa
          ends.track_id[i], ends.track_id[j], ends.n_obs[i] + ends.n_obs[j]),
     ]  # fmt: skip
     if detections is not None and len(detections):
-        still = np.flatnonzero(_stationary(detections, p, tracks))
+        still = np.flatnonzero(_stationary(detections, p, obs))
         n = len(still)
         parts.append(
             (np.full(n, SIGHTING), detections.x_m[still], detections.y_m[still],

@@ -19,7 +19,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["Stops", "cluster_points", "detect_stops"]
+__all__ = ["Stops", "cluster_points", "cosines", "detect_stops"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -124,6 +124,13 @@ def detect_stops(
         y_m=(csum_y[last + 1] - csum_y[first]) / count,
         n_points=count,
     )
+
+
+def cosines(u: FloatArray, v: FloatArray) -> FloatArray:
+    """Row-wise cosine of the angle between vectors ``u`` and ``v`` (n, 2); 0 where either
+    is zero."""
+    norm = np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1)
+    return np.asarray(np.einsum("ij,ij->i", u, v) / np.where(norm > 0, norm, np.inf))
 
 
 def cluster_points(x_m: npt.ArrayLike, y_m: npt.ArrayLike, eps_m: float) -> IntArray:

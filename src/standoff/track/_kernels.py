@@ -1356,16 +1356,17 @@ def smoothed_report(
     # a track confirmed since is reported at prev unless it lies within the gate of a
     # track already reported there (then it is probably a second track on that vehicle)
     base = np.flatnonzero(report)
+    trace = np.empty(n)  # position variance of each row, once
+    for i in range(n):
+        trace[i] = prev_P[i, 0, 0] + prev_P[i, 1, 1]
     for i in range(n):
         if not late[i]:
             continue
-        tri = prev_P[i, 0, 0] + prev_P[i, 1, 1]
         near = False
         for b in base:
             dx = x[i, 0] - x[b, 0]
             dy = x[i, 1] - x[b, 1]
-            trb = prev_P[b, 0, 0] + prev_P[b, 1, 1]
-            if dx * dx + dy * dy < gate * gate * 0.5 * (tri + trb):
+            if dx * dx + dy * dy < gate * gate * 0.5 * (trace[i] + trace[b]):
                 near = True
                 break
         if not near:
