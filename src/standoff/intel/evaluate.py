@@ -130,9 +130,7 @@ def evaluate(
         "precision": _ratio(int(correct.sum()), len(f_xy)),
         "recall": _ratio(int(found_true.sum()), len(s_xy)),
         "recall_observable": _ratio(int((found_true & observable).sum()), int(observable.sum())),
-        "precision_any_stopping_place": _ratio(
-            int(correct.sum()) + dwell_places, len(f_xy)
-        ),
+        "precision_any_stopping_place": _ratio(int(correct.sum()) + dwell_places, len(f_xy)),
         "not_true_sites": others,
         "per_site": {
             f["properties"]["name"]: {

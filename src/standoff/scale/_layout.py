@@ -95,9 +95,14 @@ def detection_files(archive: Path, cx: int, cy: int, day: int) -> list[Path]:
     return sorted(partition_folder(archive, "detections", cx, cy, day).glob("*.parquet"))
 
 
-def read_partition(archive: Path, cx: int, cy: int, day: int) -> pa.Table | None:
-    """Every detection of one partition (all sources), or None when it holds none."""
+def read_partition(
+    archive: Path, cx: int, cy: int, day: int, columns: list[str] | None = None
+) -> pa.Table | None:
+    """Every detection of one partition (all sources; only ``columns`` when given), or
+    None when it holds none."""
     files = detection_files(archive, cx, cy, day)
     if not files:
         return None
+    if columns is not None:
+        return pa.concat_tables([pq.read_table(f, columns=columns) for f in files])
     return pa.concat_tables([pq.read_table(f, schema=SCHEMA) for f in files])

@@ -64,10 +64,18 @@ from standoff.scale._layout import (
     cells,
     detection_files,
     partition_folder,
+    read_partition,
 )
 from standoff.scale.executor import Executor, Failure, InProcessExecutor
 
-__all__ = ["Plan", "UnitOutcome", "plan_archive", "run_partitioned", "track_single"]
+__all__ = [
+    "PartitionTrackSummary",
+    "Plan",
+    "UnitOutcome",
+    "plan_archive",
+    "run_partitioned",
+    "track_single",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -324,7 +332,6 @@ class UnitOutcome:
     """What a unit hands back: counts and hand-over evidence (a few arrays)."""
 
     detections: int
-    owned_rows: int
     link_key: IntArray  # detections another unit may also see, and their local track
     link_track: IntArray
     link_depth: FloatArray  # how far this unit's tracker had come there (0..1)
@@ -339,8 +346,10 @@ class UnitOutcome:
 
 def _where(archive: Path, part: tuple[int, int, int]) -> tuple[IntArray, FloatArray, FloatArray]:
     """Time, longitude and latitude of every detection of one partition."""
-    files = detection_files(archive, *part)
-    t = pa.concat_tables([pq.read_table(f, columns=["time", "lon", "lat"]) for f in files])
+    t = read_partition(archive, *part, columns=["time", "lon", "lat"])
+    if t is None:
+        z = np.zeros(0)
+        return np.zeros(0, dtype=np.int64), z, z
     return t["time"].cast(pa.int64()).to_numpy(), t["lon"].to_numpy(), t["lat"].to_numpy()
 
 
@@ -351,7 +360,10 @@ def _units(plan: Plan, stage: Path, unit_detections: int) -> list[_Unit]:
     archive = Path(plan.archive)
     index = {p: i for i, p in enumerate(plan.parts)}
     c, hl, ht, w = plan.cell_deg, plan.halo_lon_deg, plan.halo_lat_deg, plan.warmup_ns
-    where = lru_cache(maxsize=64)(partial(_where, archive))
+    # Cell-days are visited column by column and each is needed by three columns: keep
+    # three columns' worth (not the whole archive) so that none is read twice.
+    column = len({(cy, day) for _, cy, day in plan.parts})
+    where = lru_cache(maxsize=max(64, 3 * column + 9))(partial(_where, archive))
     units: list[_Unit] = []
     for cx, cy, day in plan.parts:
         day0, day1 = day * DAY_NS, (day + 1) * DAY_NS
@@ -407,7 +419,7 @@ def _run_unit(u: _Unit) -> UnitOutcome:
     empty_f = np.zeros(0, np.float64)
     if not cols["n"]:
         return UnitOutcome(
-            0, 0, empty_i, empty_i, empty_f, empty_i, empty_i, empty_f, empty_f, *(empty_i,) * 3
+            0, empty_i, empty_i, empty_f, empty_i, empty_i, empty_f, empty_f, *(empty_i,) * 3
         )
     rows = _track_columns(cols, plan)
     det = rows["row"]
@@ -490,7 +502,6 @@ def _run_unit(u: _Unit) -> UnitOutcome:
         pq.write_table(table, stage, compression="lz4")
     return UnitOutcome(
         detections=int(cols["n"]),
-        owned_rows=len(own),
         link_key=key[link],
         link_track=rows["track"][link],
         link_depth=np.round(depth[link], 4),
@@ -647,13 +658,19 @@ def _write_partition(w: _Write) -> int:
 
 
 @dataclass(frozen=True)
-class PartitionedRun:
-    units: int
+class PartitionTrackSummary:
+    """``partitions``: cell-days of the archive; ``units``: work units they were tracked
+    as; ``detections``: detections tracked over all units (halos and warm-ups count once
+    per unit that reads them); ``links``: hand-overs (tracks joined to another unit's)."""
+
+    out_dir: Path
+    partitions: int
     failed: tuple[str, ...]
     detections: int
     rows: int
     tracks: int
     links: int
+    units: int
 
 
 def run_partitioned(
@@ -664,7 +681,7 @@ def run_partitioned(
     unit_detections: int,
     min_shared: int,
     progress: Any = None,
-) -> PartitionedRun:
+) -> PartitionTrackSummary:
     """Track every unit (largest first), hand over, number, write; see the module text."""
     stage = out / ".staging"
     shutil.rmtree(stage, ignore_errors=True)
@@ -695,7 +712,9 @@ def run_partitioned(
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    return PartitionedRun(
+    return PartitionTrackSummary(
+        out_dir=out,
+        partitions=len(plan.parts),
         units=len(units),
         failed=tuple(sorted(failed)),
         detections=sum(o.detections for o in outcomes.values()),
@@ -711,7 +730,7 @@ def _writes(
     by_part: dict[tuple[int, int, int], list[_Unit]] = defaultdict(list)
     for u in units:
         o = outcomes.get(u.index)
-        if o is not None and o.owned_rows:
+        if o is not None and len(o.tracks):  # it owns rows
             by_part[(u.cx, u.cy, u.day)].append(u)
     writes = []
     for (cx, cy, day), us in sorted(by_part.items()):

@@ -47,7 +47,12 @@ from standoff.scale._layout import (
     read_partition,
     read_settings,
 )
-from standoff.scale._partitioned import plan_archive, run_partitioned, track_single
+from standoff.scale._partitioned import (
+    PartitionTrackSummary,
+    plan_archive,
+    run_partitioned,
+    track_single,
+)
 from standoff.scale.executor import Executor, Failure, InProcessExecutor
 
 __all__ = [
@@ -74,22 +79,6 @@ class ArchiveSummary:
     detections: int
     partitions: int
     cell_deg: float
-
-
-@dataclass(frozen=True)
-class PartitionTrackSummary:
-    """``partitions``: cell-days of the archive; ``units``: work units they were tracked
-    as; ``detections``: detections tracked over all units (halos and warm-ups count once
-    per unit that reads them); ``links``: hand-overs (tracks joined to another unit's)."""
-
-    out_dir: Path
-    partitions: int
-    failed: tuple[str, ...]
-    detections: int
-    rows: int
-    tracks: int
-    links: int
-    units: int = 0
 
 
 def write_archive(
@@ -253,23 +242,13 @@ def track_archive(
         src, cell, partitions(src), halo_m=float(halo_m), warmup_s=float(warmup_s), config=config
     )
     out = Path(out_dir)
-    run = run_partitioned(
+    summary = run_partitioned(
         plan,
         out,
         executor=executor,
         unit_detections=unit_detections,
         min_shared=min_shared,
         progress=progress,
-    )
-    summary = PartitionTrackSummary(
-        out_dir=out,
-        partitions=len(plan.parts),
-        failed=run.failed,
-        detections=run.detections,
-        rows=run.rows,
-        tracks=run.tracks,
-        links=run.links,
-        units=run.units,
     )
     (out / "summary.json").write_text(
         json.dumps(
