@@ -202,6 +202,17 @@ def _leg_points(
     }  # fmt: skip
 
 
+def _convoy_legs(
+    track_id: int, t0: float, path: list[tuple[float, float]], frm: float, to: float
+) -> list[dict[str, np.ndarray]]:
+    """A convoy of two vehicles 40 s apart (tracks ``track_id`` and ``track_id + 50``) along
+    ``path`` from fraction ``frm`` to ``to``."""
+    return [
+        _leg_points(track_id, t0, path, frm, to),
+        _leg_points(track_id + 50, t0 + 40.0, path, frm, to),
+    ]
+
+
 def test_corridor_drawn_whole_from_passes_that_each_see_part_of_it(info: RunInfo) -> None:
     """A route with a bend (west along a road, then north to the border), where no pass is
     seen end to end (a moving-target radar is blind across its line of sight): the corridor
@@ -212,7 +223,11 @@ def test_corridor_drawn_whole_from_passes_that_each_see_part_of_it(info: RunInfo
     bend = (bx, SITE[1])
     path = [SITE, bend, (bx, by)]
     seen = [(0.0, 0.7), (0.3, 1.0), (0.0, 0.65), (0.35, 1.0)]
-    runs = [_leg_points(200 + k, 20000.0 + 3000 * k, path, a, b) for k, (a, b) in enumerate(seen)]
+    runs = [
+        leg
+        for k, (a, b) in enumerate(seen)
+        for leg in _convoy_legs(200 + k, 20000.0 + 3000 * k, path, a, b)
+    ]
     corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
     conv = [c for c in corridors if c.border_lat_deg is not None]
     assert len(conv) == 1
@@ -235,10 +250,11 @@ def test_corridor_pieces_that_share_no_cell_are_bridged(info: RunInfo) -> None:
     path = [SITE, (bx, SITE[1]), (bx, by)]
     aside = [(x + 270.0, y + 270.0) for x, y in path]
     runs = [
-        _leg_points(300 + k, 20000.0 + 3000 * k, route, a, b)
+        leg
         for k, (route, a, b) in enumerate(
             [(path, 0.0, 0.8), (aside, 0.3, 1.0), (path, 0.0, 0.8), (aside, 0.3, 1.0)]
         )
+        for leg in _convoy_legs(300 + k, 20000.0 + 3000 * k, route, a, b)
     ]
     params = CorridorParams()
     line = {}
@@ -259,6 +275,25 @@ def test_corridor_pieces_that_share_no_cell_are_bridged(info: RunInfo) -> None:
     assert float(np.max(shapely.distance(probe, line[params.bridge_m]))) < 500.0
     # Without bridges the line stops where the first piece ends.
     assert float(np.max(shapely.distance(probe, line[0.001]))) > 2000.0
+
+
+def test_border_drives_are_a_corridor_when_they_keep_company(info: RunInfo) -> None:
+    """Drives seen only on their way to the border (never near a site): single vehicles are
+    passing traffic and make no corridor; the same drives by two-vehicle convoys, the
+    second 40 s behind the first, do."""
+    airspace = Airspace.load()
+    bx, by = (float(v) for v in info.frame.to_xy(-111.74, _border_lat(airspace, -111.74) - 0.004))
+    path = [(bx, by - 15000.0), (bx, by)]
+    singles = [_leg_points(600 + k, 20000.0 + 3000 * k, path, 0.0, 1.0) for k in range(4)]
+    corridors, _ = find_corridors(table(*singles), info, airspace, [])
+    assert corridors == []
+    convoys = [
+        leg for k in range(4) for leg in _convoy_legs(600 + k, 20000.0 + 3000 * k, path, 0.0, 1.0)
+    ]
+    corridors, _ = find_corridors(table(*convoys), info, airspace, [])
+    assert len(corridors) == 1
+    assert corridors[0].traversal_count == 4
+    assert corridors[0].border_lat_deg is not None
 
 
 def test_drives_first_seen_away_from_a_site_are_traversals(info: RunInfo) -> None:

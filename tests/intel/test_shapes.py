@@ -83,6 +83,20 @@ def test_site_centred_on_sightings_with_radar_visits_attached(info: RunInfo) -> 
     assert find_sites(tracks, None, info)[0] == []
 
 
+def test_repeated_sightings_alone_make_a_likely_site(info: RunInfo) -> None:
+    """No radar visit at all: a camera sees vehicles parked at one place in 14 ten-minute
+    bins over a night, and that is "likely" a site; in 6 bins it is not reported."""
+    far = table(drive(1, 0.0, (0.0, 0.0), (5000.0, 0.0), 10.0))  # elsewhere
+    for bins, reported in ((14, True), (6, False)):
+        looks = [look for k in range(bins) for look in _parked(2, 3600.0 + 1800.0 * k, SITE)]
+        sites, _, _ = find_sites(far, _eoir(looks), info)
+        assert (len(sites) == 1) is reported
+        if reported:
+            assert sites[0].confidence.words == "likely"
+            assert "sightings=14" in sites[0].confidence.basis
+            assert sites[0].evidence.sensors == ("eoir",)
+
+
 def test_moving_eoir_detections_make_no_site(info: RunInfo) -> None:
     passing = [(SITE[0] + 10.0 * k * 240, SITE[1], 1000.0 + 240.0 * k) for k in range(12)]
     sites, ev, _ = find_sites(table(drive(1, 0.0, (0.0, 0.0), (5000.0, 0.0), 10.0)),
