@@ -10,10 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+import yaml
 
 from standoff.airspace import Airspace, FlightPath, check_path
+from standoff.core.errors import InputError
 from standoff.domain.detections import DetectionBatch
 from standoff.domain.mission import MissionPlan
+from standoff.plan import plan_mission
+from standoff.plan.demo import DEMO_MISSION_YAML
+from standoff.plan.mission_file import parse_mission
+from standoff.platforms import SENSORS
+from standoff.share import read_plan_json, write_plan_json
 from standoff.sim import Scenario, SimWorld, iter_scans, iter_steps, prepare, simulate
 
 
@@ -181,3 +188,32 @@ def test_movers_stay_on_the_network(world: SimWorld) -> None:
         assert np.all(m.s >= 0)
     snap = m.snapshot()
     assert snap.speed_mps.max() < 40.0
+
+
+def test_sensors_fly_as_the_mission_planned_them(
+    sim_airspace: Airspace, small_scenario: Scenario, tmp_path: Path
+) -> None:
+    """A mission that changes a sensor profile's figures is simulated with them (the plan
+    records its sensors), not with the catalogue's; a plan file's broken record is refused
+    with the field named."""
+    doc = yaml.safe_load(DEMO_MISSION_YAML)
+    doc["sensors"] = [{"profile": "gmti", "fov_deg": 200.0, "max_slant_range_m": 40_000.0}, "eoir"]
+    plan = plan_mission(sim_airspace, parse_mission(doc, source="custom"))
+    write_plan_json(plan, tmp_path / "plan.json")
+    again = read_plan_json(tmp_path / "plan.json")
+    world = prepare(again, small_scenario)
+    assert world.gmti is not None
+    assert world.eoir is not None
+    assert world.gmti.fov_deg == 200.0
+    assert world.gmti.max_slant_range_m == 40_000.0
+    assert world.gmti.mdv_mps == SENSORS["gmti"].mdv_mps  # the rest of the profile
+    assert world.eoir == SENSORS["eoir"]
+    broken = dataclasses.replace(
+        again,
+        extra={**again.extra, "sensor_specs": {"gmti": {**again.extra["sensor_specs"]["gmti"],
+                                                        "fov_deg": "wide"}}},
+    )  # fmt: skip
+    with pytest.raises(InputError) as err:
+        prepare(broken, small_scenario)
+    assert err.value.field == "extra.sensor_specs.gmti"
+    assert "fov_deg" in str(err.value)

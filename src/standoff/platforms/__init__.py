@@ -3,7 +3,12 @@
 from standoff.platforms.aircraft import G_MPS2, AircraftSpec
 from standoff.platforms.catalogue import AIRCRAFT, SENSORS, resolve_aircraft, resolve_sensor
 from standoff.platforms.mandate import MANDATE, refuse_kinetic
-from standoff.platforms.sensors import SensorSpec, ground_range_m
+from standoff.platforms.sensors import (
+    SensorSpec,
+    ground_range_m,
+    sensor_from_record,
+    sensor_record,
+)
 
 __all__ = [
     "AIRCRAFT",
@@ -16,4 +21,6 @@ __all__ = [
     "refuse_kinetic",
     "resolve_aircraft",
     "resolve_sensor",
+    "sensor_from_record",
+    "sensor_record",
 ]

@@ -22,7 +22,13 @@ from standoff.core.errors import InputError
 from standoff.domain.detections import DetectionBatch
 from standoff.domain.mission import MissionPlan
 from standoff.geo.frame import LocalFrame
-from standoff.platforms import AIRCRAFT, SENSORS, AircraftSpec, SensorSpec
+from standoff.platforms import (
+    AIRCRAFT,
+    SENSORS,
+    AircraftSpec,
+    SensorSpec,
+    sensor_from_record,
+)
 from standoff.sim._output import TableWriter
 from standoff.sim.flight import FlownPath, fly_path
 from standoff.sim.movers import KIND_NAMES, Movers, TruthSnapshot, build_movers
@@ -104,10 +110,22 @@ class SimSummary:
 def _sensor(
     plan: MissionPlan, name: str, given: Mapping[str, SensorSpec] | None
 ) -> SensorSpec | None:
+    """The sensor ``name`` as given, else as the plan recorded it (a mission may change a
+    profile's figures), else the catalogue's (plans written before plans recorded them)."""
     if name not in plan.sensors:
         return None
     if given is not None and name in given:
         return given[name]
+    recorded = plan.extra.get("sensor_specs", {})
+    if isinstance(recorded, dict) and name in recorded:
+        try:
+            return sensor_from_record(recorded[name])
+        except ValueError as exc:
+            raise InputError(
+                f"not a sensor: {exc}",
+                source=plan.mission_name,
+                field=f"extra.sensor_specs.{name}",
+            ) from exc
     return SENSORS.get(name)
 
 
