@@ -1186,11 +1186,19 @@ def archive_track_cmd(
     scheduler: _Scheduler = None,
     workers: _Workers = None,
     halo_m: Annotated[
-        float, typer.Option("--halo-m", help="Overlap tracked around each cell, metres.")
-    ] = 20_000.0,
+        float | None,
+        typer.Option(
+            "--halo-m",
+            help="Overlap tracked around each cell, metres (default: track_archive's).",
+        ),
+    ] = None,
     warmup_s: Annotated[
-        float, typer.Option("--warmup-s", help="Seconds before each time window, tracked first.")
-    ] = 14_400.0,
+        float | None,
+        typer.Option(
+            "--warmup-s",
+            help="Seconds before each time window, tracked first (default: track_archive's).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Track every partition in parallel, handing tracks over across partition edges."""
@@ -1198,7 +1206,10 @@ def archive_track_cmd(
     from standoff.scale.archive import track_archive
 
     with open_executor(scheduler=scheduler, workers=workers) as ex:
-        s = track_archive(archive, out, executor=ex, halo_m=halo_m, warmup_s=warmup_s)
+        given: dict[str, Any] = {"halo_m": halo_m, "warmup_s": warmup_s}
+        s = track_archive(
+            archive, out, executor=ex, **{k: v for k, v in given.items() if v is not None}
+        )
     doc = {
         "out": str(s.out_dir),
         "partitions": s.partitions,

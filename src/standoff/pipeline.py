@@ -1006,7 +1006,7 @@ def partner_export(
 
     from standoff.domain.marking import Marking
     from standoff.oversight import AuditEvent
-    from standoff.oversight.minimise import mask_rows, own_territory_tracks, released_ids
+    from standoff.oversight.minimise import OWN_TERRITORY_COLUMN, minimise_table, released_ids
     from standoff.oversight.policy import check_release, decision_event, require
 
     meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
@@ -1014,16 +1014,16 @@ def partner_export(
     product_marking = Marking.parse(marking, owner=operator, source="--marking")
     decision = check_release(product_marking, partner, f"tracks of {run_dir.resolve().name}")
     frame = _tracks_with_lonlat(run_dir, tracks_csv, meta)
-    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
-    own = own_territory_tracks(airspace, operator, frame["track_id"].to_numpy(), lon, lat)
     run_id = run_id_of(run_dir)
     released = released_ids(wf.log, run=run_id, kind="track") if wf else frozenset()
-    kept = mask_rows(own, frame["track_id"].to_numpy(), released)
+    masked = minimise_table(frame, airspace, operator, kind="tracks", released_ids=released)
+    own_rows = int(masked.marked[OWN_TERRITORY_COLUMN].sum())
+    released_rows = int(masked.released.sum())
+    view = masked.view
     features = []
-    keep = kept.keep
-    tid = frame["track_id"].to_numpy()[keep]
-    times = frame["time"].astype(str).to_numpy()[keep]
-    lo, la = lon[keep], lat[keep]
+    tid = view["track_id"].to_numpy()
+    times = view["time"].astype(str).to_numpy()
+    lo, la = view["lon"].to_numpy(float), view["lat"].to_numpy(float)
     order = np.lexsort((times, tid))
     tid, times, lo, la = tid[order], times[order], lo[order], la[order]
     starts = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1]]) if len(tid) else np.zeros(0, int)
@@ -1057,9 +1057,9 @@ def partner_export(
         "file": str(path),
         "marking": product_marking.banner(),
         "tracks": len(features),
-        "own_territory_rows": kept.own_territory,
-        "released_rows": kept.released,
-        "masked_rows": kept.masked,
+        "own_territory_rows": own_rows,
+        "released_rows": released_rows,
+        "masked_rows": own_rows - released_rows,
     }
     if wf is not None:
         wf.log.append(
@@ -1404,7 +1404,7 @@ def fly_job(
     from standoff import __version__
     from standoff.oversight.approval import Users
     from standoff.oversight.certificate import certify_track
-    from standoff.share import read_plan_json
+    from standoff.share.plan_json import plan_from_document
     from standoff.store.runs import register_run_dir
     from standoff.track import track_file
 
@@ -1443,7 +1443,7 @@ def fly_job(
     }
     if signer is not None:
         progress("certifying", 0.95)
-        plan = read_plan_json(plan_path)
+        plan = plan_from_document(json.loads(plan_document), str(plan_path))
         document, _check = certify_track(
             airspace,
             run_dir / "flight.csv",

@@ -8,6 +8,14 @@ from pathlib import Path
 import pytest
 
 from standoff.cli import main
+from standoff.core.errors import IntegrityError
+from standoff.core.files import sha256_file
+from standoff.oversight.certificate import (
+    TrackMismatch,
+    verify_certificate,
+    verify_certificate_document,
+)
+from standoff.oversight.keys import load_verifier
 from standoff.pipeline import _write_path_geojson, _write_track_csv, demo_border_paths
 
 
@@ -91,3 +99,29 @@ def test_certify_needs_a_track_and_an_operator(
     assert main(["certify", str(setup / "nowhere"), "--key", key]) == 2
     assert main(["certify", str(setup / "bad"), "--key", key]) == 2
     assert "--operator" in capsys.readouterr().err
+
+
+def test_one_verifier_for_files_and_documents(setup: Path) -> None:
+    """The file check (CLI) and the document check (API) are one function: the same
+    verdicts, the file's naming the file (or the track) that failed."""
+    track = setup / "bad" / "flight.csv"
+    assert _certify(setup, "bad", "--track", str(track)) == 0
+    cert_path = setup / "bad" / "certificate.json"
+    verifier = load_verifier(setup / "keys" / "standoff-audit.pub.pem")
+    doc = json.loads(cert_path.read_text())
+    by_file = verify_certificate(cert_path, verifier, track_path=track)
+    by_doc = verify_certificate_document(doc, verifier, track_sha256=sha256_file(track))
+    assert by_file == by_doc
+    assert by_doc.status == "non_conformant"
+    assert by_doc.track_checked
+    with pytest.raises(TrackMismatch):
+        verify_certificate_document(doc, verifier, track_sha256="0" * 64)
+    other = setup / "good" / "flight.geojson"
+    with pytest.raises(IntegrityError, match=str(other)):
+        verify_certificate(cert_path, verifier, track_path=other)
+    doc["certificate"]["status"] = "conformant"  # a forged verdict
+    with pytest.raises(IntegrityError, match="signature does not match"):
+        verify_certificate_document(doc, verifier)
+    for broken in ({}, {"certificate": [], "signature": {}}, {"certificate": {}, "signature": 1}):
+        with pytest.raises(IntegrityError, match="malformed"):
+            verify_certificate_document(broken, verifier)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -218,7 +220,14 @@ def test_cli_adds_and_tracks(archive: tuple[Path, dict[str, int]], tmp_path: Pat
     src = archive[0].parent / "detections.csv"
     assert main(["archive", "add", str(src), "--archive", str(tmp_path / "a")]) == 0
     assert main(["archive", "track", str(tmp_path / "a"), "--out", str(tmp_path / "t")]) == 0
-    assert (tmp_path / "t" / "summary.json").is_file()
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text(encoding="utf-8"))
+    defaults = inspect.signature(track_archive).parameters
+    assert summary["halo_m"] == defaults["halo_m"].default  # the library's, not a copy
+    assert summary["warmup_s"] == defaults["warmup_s"].default
+    args = ["--halo-m", "5000", "--warmup-s", "7200"]
+    assert main(["archive", "track", str(tmp_path / "a"), "--out", str(tmp_path / "u"), *args]) == 0
+    summary = json.loads((tmp_path / "u" / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["halo_m"], summary["warmup_s"]) == (5000.0, 7200.0)
 
 
 def test_partitioned_analysis_equals_the_single_process_one(

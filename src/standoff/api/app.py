@@ -1109,46 +1109,25 @@ def create_app(settings: ApiSettings) -> FastAPI:
         """Check a certificate's Ed25519 signature with the server's key (and, given
         ``track_sha256``, that it certifies that track).  An invalid certificate is a
         verdict (``valid: false`` with the reason), not an error."""
-        import base64
-
-        from standoff.oversight.canonical import canonical_json
-        from standoff.oversight.certificate import CERTIFICATE_SCHEMA
+        from standoff.oversight.certificate import TrackMismatch, verify_certificate_document
 
         verifier = _verifier()
-        doc = body.certificate
         try:
-            cert = doc["certificate"]
-            sig = doc["signature"]
-            if not isinstance(cert, dict) or not isinstance(sig, dict):
-                raise TypeError("certificate and signature must be objects")
-            if sig.get("alg") != "Ed25519" or cert.get("schema") != CERTIFICATE_SCHEMA:
-                return CertificateVerdict(
-                    valid=False, reason=f"not a {CERTIFICATE_SCHEMA} Ed25519 certificate"
-                )
-            signature = base64.b64decode(str(sig["value"]), validate=True)
-            message = canonical_json(cert)
-        except (KeyError, TypeError, ValueError, StandoffError) as exc:
-            return CertificateVerdict(valid=False, reason=f"malformed certificate ({exc})")
-        if not verifier.verify(signature, message):
-            return CertificateVerdict(
-                valid=False, reason="the signature does not match the certificate or the key"
+            check = verify_certificate_document(
+                body.certificate, verifier, track_sha256=body.track_sha256
             )
-        checked = False
-        if body.track_sha256 is not None:
-            certified = str((cert.get("flown_track") or {}).get("sha256", ""))
-            if certified != body.track_sha256:
-                return CertificateVerdict(
-                    valid=False,
-                    reason=f"the certificate is about track sha256 {certified[:16]}..., "
-                    "not the one given",
-                )
-            checked = True
+        except TrackMismatch as exc:
+            return CertificateVerdict(
+                valid=False, reason=f"the certificate is about another track: {exc}"
+            )
+        except IntegrityError as exc:
+            return CertificateVerdict(valid=False, reason=str(exc))
         return CertificateVerdict(
             valid=True,
-            mission=str(cert.get("mission", "")),
-            status=str(cert.get("status", "")),
-            key_id_hex=verifier.key_id_hex,
-            track_checked=checked,
+            mission=check.mission,
+            status=check.status,
+            key_id_hex=check.key_id_hex,
+            track_checked=check.track_checked,
         )
 
     # -- the audit log: verify, checkpoints, proofs, export (auditors) ----------------------

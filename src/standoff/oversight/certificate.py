@@ -19,7 +19,7 @@ from typing import Any
 
 from standoff.airspace import Airspace, PathCheck, check_path
 from standoff.airspace.io import read_paths
-from standoff.core.errors import InputError, IntegrityError
+from standoff.core.errors import InputError, IntegrityError, StandoffError
 from standoff.core.files import sha256_file
 from standoff.oversight._utc import format_utc
 from standoff.oversight.canonical import canonical_json
@@ -28,8 +28,10 @@ from standoff.oversight.keys import Signer, Verifier
 __all__ = [
     "CERTIFICATE_SCHEMA",
     "CertificateCheck",
+    "TrackMismatch",
     "certify_track",
     "verify_certificate",
+    "verify_certificate_document",
 ]
 
 CERTIFICATE_SCHEMA = "standoff.certificate/1"
@@ -112,36 +114,58 @@ def certify_track(
     return document, check
 
 
+class TrackMismatch(IntegrityError):
+    """The certificate is valid but certifies another track."""
+
+
+def verify_certificate_document(
+    doc: Any, verifier: Verifier, *, track_sha256: str | None = None
+) -> CertificateCheck:
+    """Verify a certificate document (the parsed ``certificate.json``): its Ed25519 signature
+    with ``verifier`` and, given ``track_sha256``, that it certifies that track.  Raise
+    :class:`IntegrityError` (:class:`TrackMismatch` for another track) saying what failed."""
+    try:
+        body = doc["certificate"]
+        sig = doc["signature"]
+        if not isinstance(body, dict) or not isinstance(sig, dict):
+            raise TypeError("certificate and signature must be objects")
+        if sig.get("alg") != "Ed25519" or body.get("schema") != CERTIFICATE_SCHEMA:
+            raise IntegrityError(f"not a {CERTIFICATE_SCHEMA} Ed25519 certificate")
+        signature = base64.b64decode(str(sig["value"]), validate=True)
+        message = canonical_json(body)
+    except (ValueError, KeyError, TypeError, StandoffError) as exc:
+        if isinstance(exc, IntegrityError):
+            raise
+        raise IntegrityError(f"malformed certificate ({exc})") from exc
+    if not verifier.verify(signature, message):
+        raise IntegrityError("the signature does not match the certificate or the key")
+    if track_sha256 is not None:
+        certified = str((body.get("flown_track") or {}).get("sha256", ""))
+        if certified != track_sha256:
+            raise TrackMismatch(f"sha256 {track_sha256} is not the certified track's {certified}")
+    return CertificateCheck(
+        str(body.get("mission", "")),
+        str(body.get("status", "")),
+        verifier.key_id_hex,
+        track_sha256 is not None,
+    )
+
+
 def verify_certificate(
     certificate_path: Path, verifier: Verifier, *, track_path: Path | None = None
 ) -> CertificateCheck:
-    """Verify the signature (and, with ``track_path``, that the certificate is about that
-    track); raise :class:`IntegrityError` saying what failed."""
+    """Verify a ``certificate.json`` file (and, with ``track_path``, that it is about that
+    track); raise :class:`IntegrityError` naming the file and what failed."""
     try:
         doc = json.loads(certificate_path.read_bytes())
-        body = doc["certificate"]
-        signature = base64.b64decode(doc["signature"]["value"], validate=True)
-        if doc["signature"].get("alg") != "Ed25519" or body.get("schema") != CERTIFICATE_SCHEMA:
-            raise IntegrityError(
-                f"{certificate_path}: not a {CERTIFICATE_SCHEMA} Ed25519 certificate"
-            )
     except FileNotFoundError as exc:
         raise InputError("file not found", source=str(certificate_path)) from exc
-    except (ValueError, KeyError, TypeError) as exc:
+    except ValueError as exc:
         raise IntegrityError(f"{certificate_path}: malformed certificate ({exc})") from exc
-    if not verifier.verify(signature, canonical_json(body)):
-        raise IntegrityError(
-            f"{certificate_path}: the signature does not match the certificate or the key"
-        )
-    checked = False
-    if track_path is not None:
-        actual = sha256_file(track_path)
-        if actual != body["flown_track"]["sha256"]:
-            raise IntegrityError(
-                f"{track_path}: sha256 {actual} is not the certified track's "
-                f"{body['flown_track']['sha256']}"
-            )
-        checked = True
-    return CertificateCheck(
-        str(body.get("mission", "")), str(body["status"]), verifier.key_id_hex, checked
-    )
+    track_sha = None if track_path is None else sha256_file(track_path)
+    try:
+        return verify_certificate_document(doc, verifier, track_sha256=track_sha)
+    except TrackMismatch as exc:
+        raise IntegrityError(f"{track_path}: {exc}") from exc
+    except IntegrityError as exc:
+        raise IntegrityError(f"{certificate_path}: {exc}") from exc
