@@ -19,7 +19,7 @@ from standoff.domain.mission import MissionPlan
 from standoff.plan import plan_mission
 from standoff.plan.demo import DEMO_MISSION_YAML
 from standoff.plan.mission_file import parse_mission
-from standoff.platforms import SENSORS
+from standoff.platforms import AIRCRAFT, SENSORS
 from standoff.share import read_plan_json, write_plan_json
 from standoff.sim import Scenario, SimWorld, iter_scans, iter_steps, prepare, simulate
 
@@ -217,3 +217,22 @@ def test_sensors_fly_as_the_mission_planned_them(
         prepare(broken, small_scenario)
     assert err.value.field == "extra.sensor_specs.gmti"
     assert "fov_deg" in str(err.value)
+
+
+def test_the_aircraft_banks_as_the_mission_planned(
+    sim_airspace: Airspace, small_scenario: Scenario, demo_plan: MissionPlan, tmp_path: Path
+) -> None:
+    """A mission that changes its aircraft's bank limit is flown with it: the planner sized
+    every turn for that bank, and the plan records it."""
+    doc = yaml.safe_load(DEMO_MISSION_YAML)
+    doc["aircraft"] = {"profile": "mq9", "bank_limit_deg": 30.0}
+    plan = plan_mission(sim_airspace, parse_mission(doc, source="custom"))
+    write_plan_json(plan, tmp_path / "plan.json")
+    again = read_plan_json(tmp_path / "plan.json")
+    assert again.extra["bank_limit_deg"] == 30.0
+    assert prepare(again, small_scenario).bank_limit_deg == 30.0
+    assert prepare(demo_plan, small_scenario).bank_limit_deg == AIRCRAFT["mq9"].bank_limit_deg
+    broken = dataclasses.replace(again, extra={**again.extra, "bank_limit_deg": 95})
+    with pytest.raises(InputError) as err:
+        prepare(broken, small_scenario)
+    assert err.value.field == "extra.bank_limit_deg"

@@ -777,6 +777,7 @@ def plan_mission(
         endurance_reserve_s=aircraft.endurance_s - aircraft.reserve_s - t_now,
         extra={
             "turn_radius_m": radius,
+            "bank_limit_deg": aircraft.bank_limit_deg,  # the bank every turn was sized for
             "ground_reach_m": {s.name: s.ground_reach_m(req.altitude_m) for s in req.sensors},
             # The sensors as planned (a mission may change a profile's figures): the
             # simulator flies these, not the catalogue's.

@@ -148,10 +148,25 @@ def prepare(
     ]
     net = build_network(scenario.roads, frame, np.random.default_rng(seeds[0]), anchors)
     spec = aircraft or AIRCRAFT.get(plan.aircraft_name)
+    planned = plan.extra.get("bank_limit_deg")
+    if planned is not None and (
+        isinstance(planned, bool) or not isinstance(planned, int | float) or not 0 < planned < 90
+    ):
+        raise InputError(
+            "not a bank angle (degrees, 0-90)",
+            source=plan.mission_name,
+            field="extra.bank_limit_deg",
+            value=planned,
+        )
     if scenario.flight.bank_limit_deg is not None:
         bank = scenario.flight.bank_limit_deg
+    elif aircraft is not None:
+        bank = aircraft.bank_limit_deg
+    elif planned is not None:
+        bank = float(planned)  # the bank the planner sized every turn for (a mission may
+        # change its aircraft's figures)
     elif spec is not None:
-        bank = spec.bank_limit_deg  # the bank the planner sized every turn for
+        bank = spec.bank_limit_deg  # plans written before plans recorded it
     else:
         raise InputError(
             f"unknown aircraft {plan.aircraft_name!r}: give flight.bank_limit_deg in the scenario",
