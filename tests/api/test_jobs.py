@@ -16,6 +16,15 @@ import yaml
 from fastapi.testclient import TestClient
 
 from standoff.api import ApiSettings, create_app
+from standoff.api.errors import status_and_code
+from standoff.core.errors import (
+    AirspaceViolation,
+    InfeasiblePlan,
+    InputError,
+    PolicyDenied,
+    StandoffError,
+    StorageError,
+)
 from standoff.store.sql import open_store
 
 T0 = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
@@ -239,3 +248,41 @@ def test_jobs_left_running_are_marked_failed_at_the_next_start(tmp_path: Path) -
     assert job["state"] == "failed"
     assert job["error"]["code"] == "interrupted"
     assert yaml.safe_dump(job)  # plain JSON types only
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (InputError("bad scenario", field="roads"), 422, "invalid"),
+        (AirspaceViolation("the path enters MEX"), 403, "airspace"),
+        (InfeasiblePlan("no orbit fits"), 422, "infeasible"),
+        (PolicyDenied("not approved"), 403, "policy_denied"),
+        (StorageError("disk full"), 503, "unavailable"),
+    ],
+)
+def test_a_failed_job_records_the_code_an_http_error_would_carry(
+    tmp_path: Path,
+    plan_doc: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    exc: StandoffError,
+    status: int,
+    code: str,
+) -> None:
+    """One vocabulary: the job's ``error.code`` is the envelope's code for that exception."""
+    import standoff.pipeline
+
+    assert status_and_code(exc) == (status, code)
+
+    def fail(*_a: Any, **_k: Any) -> dict[str, Any]:
+        raise exc
+
+    monkeypatch.setattr(standoff.pipeline, "fly_job", fail)
+    with TestClient(create_app(_settings(tmp_path))) as client:
+        mission = _approved(client, plan_doc)
+        r = client.post(
+            "/api/v1/jobs", json={"mission_id": mission, "scenario": SCENARIO}, headers=_h("alice")
+        )
+        assert r.status_code == 202
+        done, _ = _wait(client, r.json()["job_id"])
+    assert done["state"] == "failed"
+    assert done["error"]["code"] == code

@@ -6,7 +6,8 @@
   admits, and objects are filtered by who asks (a partner sees only findings released to its
   country and never raw detections, tracks or own-territory data).
 * One JSON error envelope for every error: ``{"error": {"status", "code", "message",
-  "field", "value"}}``; internal errors never show a traceback or a secret.
+  "field", "value"}}``; internal errors never show a traceback or a secret.  A failed job's
+  ``error.code`` uses the same codes (:mod:`standoff.api.errors`).
 * Limits: request bodies over ``max_body_bytes`` get 413; more than ``rate_per_s`` requests
   per second per token (burst ``rate_burst``) get 429.  Security headers on every response.
 * Live ingest: a batch of detections with a message id (one object per detection, or the
@@ -41,14 +42,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from standoff.api.errors import status_and_code
 from standoff.core.errors import (
-    AirspaceViolation,
     Conflict,
-    InfeasiblePlan,
     InputError,
     IntegrityError,
     NotFound,
-    PolicyDenied,
     StandoffError,
 )
 from standoff.domain.marking import Marking
@@ -508,26 +507,20 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(StandoffError)
     async def standoff_error(_r: Request, exc: StandoffError) -> JSONResponse:
-        if isinstance(exc, PolicyDenied):
-            return _envelope(403, "policy_denied", str(exc))
+        status, code = status_and_code(exc)  # the codes a failed job records too
         if isinstance(exc, NotFound | Conflict):
-            status, code = (404, "not_found") if isinstance(exc, NotFound) else (409, "conflict")
             return _envelope(status, code, str(exc), exc.field, exc.value)
         if isinstance(exc, InputError):
             return _envelope(
-                422,
-                "invalid",
+                status,
+                code,
                 exc.message if hasattr(exc, "message") else str(exc),
                 getattr(exc, "field", None),
                 getattr(exc, "value", None),
             )
-        if isinstance(exc, IntegrityError):
-            return _envelope(409, "integrity", str(exc))
-        if isinstance(exc, InfeasiblePlan):
-            return _envelope(422, "infeasible", str(exc))
-        if isinstance(exc, AirspaceViolation):
-            return _envelope(403, "airspace", str(exc))
-        return _envelope(503, "unavailable", "the store is unavailable")
+        if code == "unavailable":
+            return _envelope(status, code, "the store is unavailable")
+        return _envelope(status, code, str(exc))
 
     @app.exception_handler(Exception)
     async def internal(_r: Request, exc: Exception) -> JSONResponse:

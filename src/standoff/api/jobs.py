@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from standoff.api.errors import status_and_code
 from standoff.core.errors import InputError, NotFound, PolicyDenied, StandoffError
 from standoff.core.utc import with_iso_start
 from standoff.oversight.approval import User, require_approved
@@ -192,8 +193,7 @@ class JobRunner:
         except _Cancelled:
             self._fail(job_id, user, "interrupted", "the service stopped during the job")
         except StandoffError as exc:
-            code = "policy_denied" if isinstance(exc, PolicyDenied) else type(exc).__name__
-            self._fail(job_id, user, _snake(code), str(exc))
+            self._fail(job_id, user, status_and_code(exc)[1], str(exc))
         except Exception:  # a bug: recorded in the job (no traceback in it), logged here
             _LOG.exception("job %s failed", job_id)
             self._fail(job_id, user, "internal", "internal error (logged)")
@@ -216,11 +216,6 @@ class JobRunner:
         """Stop: a running job is interrupted at its next progress report."""
         self._closing.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _snake(name: str) -> str:
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out.removesuffix("_error") or "error"
 
 
 def _json_bytes(document: Any) -> bytes:
