@@ -42,10 +42,12 @@ benchmark's dense 24 h archive); no finite halo is enough for every possible arc
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import shutil
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -206,16 +208,19 @@ def _read_region(
     }
 
 
-def _det_text(plan: Plan, keys: IntArray) -> npt.NDArray[np.str_]:
-    """``source:det_id`` of the detections with these keys (``""`` for a key of -1)."""
+def _det_text(
+    archive: str, parts: Mapping[int, tuple[int, int, int]] | Sequence[tuple[int, int, int]],
+    keys: IntArray,
+) -> npt.NDArray[np.str_]:  # fmt: skip
+    """``source:det_id`` of the detections with these keys (``""`` for a key of -1);
+    ``parts``: (ix, iy, day) of each partition index the keys may hold."""
     out = np.full(len(keys), "", dtype=object)
     has = keys >= 0
     file_of = np.where(has, keys >> _FILE_SHIFT, -1)
-    archive = Path(plan.archive)
     for fk in np.unique(file_of[has]).tolist():
         sel = np.flatnonzero(file_of == fk)
-        cx, cy, day = plan.parts[fk >> (_PART_SHIFT - _FILE_SHIFT)]
-        path = detection_files(archive, cx, cy, day)[fk & (_MAX_FILES - 1)]
+        cx, cy, day = parts[fk >> (_PART_SHIFT - _FILE_SHIFT)]
+        path = detection_files(Path(archive), cx, cy, day)[fk & (_MAX_FILES - 1)]
         rows = pa.array(keys[sel] & ((1 << _FILE_SHIFT) - 1))
         t = pq.read_table(path, columns=["source", "det_id"]).take(rows)
         text = pc.binary_join_element_wise(t["source"], t["det_id"], ":")
@@ -306,7 +311,7 @@ def track_single(plan: Plan) -> dict[str, np.ndarray]:
         "lon": lon,
         "vx": rows["vx"],
         "vy": rows["vy"],
-        "det": _det_text(plan, key),
+        "det": _det_text(plan.archive, plan.parts, key),
     }
 
 
@@ -316,7 +321,7 @@ def track_single(plan: Plan) -> dict[str, np.ndarray]:
 @dataclass(frozen=True)
 class _Unit:
     index: int
-    plan: Plan
+    plan: Plan  # without its partition list (``reads`` names what the unit needs)
     cx: int
     cy: int
     day: int
@@ -364,20 +369,26 @@ def _units(plan: Plan, stage: Path, unit_detections: int) -> list[_Unit]:
     # three columns' worth (not the whole archive) so that none is read twice.
     column = len({(cy, day) for _, cy, day in plan.parts})
     where = lru_cache(maxsize=max(64, 3 * column + 9))(partial(_where, archive))
+    shipped = dataclasses.replace(plan, parts=())  # each task needs only its reads
+
+    def near(cx: int, cy: int, lo: int, hi: int) -> tuple[tuple[int, int, int, int], ...]:
+        """The 3 x 3 cells around (cx, cy) on the days [lo - warm-up, hi) touches."""
+        days = range((lo - w) // DAY_NS, (hi - 1) // DAY_NS + 1)
+        return tuple(
+            (cx + dx, cy + dy, d, index[(cx + dx, cy + dy, d)])
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+            for d in days
+            if (cx + dx, cy + dy, d) in index
+        )
+
     units: list[_Unit] = []
     for cx, cy, day in plan.parts:
         day0, day1 = day * DAY_NS, (day + 1) * DAY_NS
         x0, y0 = cx * c, cy * c
-        near = [
-            (cx + dx, cy + dy, d)
-            for dx in (-1, 0, 1)
-            for dy in (-1, 0, 1)
-            for d in (day - 1, day)
-            if (cx + dx, cy + dy, d) in index
-        ]
         times = []
-        for part in near:
-            ns, lon, lat = where(part)
+        for px, py, pd_, _ in near(cx, cy, day0, day1):
+            ns, lon, lat = where((px, py, pd_))
             inside = (lon >= x0 - hl) & (lon < x0 + c + hl) & (lat >= y0 - ht) & (lat < y0 + c + ht)
             times.append(ns[inside & (ns >= day0 - w) & (ns < day1)])
         ns = np.sort(np.concatenate(times))
@@ -391,17 +402,11 @@ def _units(plan: Plan, stage: Path, unit_detections: int) -> list[_Unit]:
         bounds.append(day1)
         for lo, hi in itertools.pairwise(bounds):
             first, last = np.searchsorted(ns, [lo - w, hi])
-            days = range((lo - w) // DAY_NS, (hi - 1) // DAY_NS + 1)
-            reads = tuple(
-                (cx + dx, cy + dy, d, index[(cx + dx, cy + dy, d)])
-                for dx in (-1, 0, 1)
-                for dy in (-1, 0, 1)
-                for d in days
-                if (cx + dx, cy + dy, d) in index
-            )
+            reads = near(cx, cy, lo, hi)
             n = len(units)
             stage_file = str(stage / f"unit-{n}.parquet")
-            units.append(_Unit(n, plan, cx, cy, day, lo, hi, reads, stage_file, int(last - first)))
+            weight = int(last - first)
+            units.append(_Unit(n, shipped, cx, cy, day, lo, hi, reads, stage_file, weight))
     return units
 
 
@@ -439,7 +444,8 @@ def _run_unit(u: _Unit) -> UnitOutcome:
     trk_lon[need], trk_lat[need] = _lonlat(plan, rows["x"][need], rows["y"][need])
     lon = np.where(has, lon, trk_lon)
     lat = np.where(has, lat, trk_lat)
-    ix, iy = cells(lon, lat, c)
+    if not has.all():  # rows without a detection: the cell of the track's own position
+        ix[~has], iy[~has] = cells(lon[~has], lat[~has], c)
     owned = (ix == u.cx) & (iy == u.cy) & in_window
     # Trusted rows: where this unit's tracker has had at least half the halo and half
     # the warm-up to forget how it started (the unit's cell grown by half the halo, from
@@ -496,7 +502,10 @@ def _run_unit(u: _Unit) -> UnitOutcome:
                 "lon": pa.array(trk_lon[own], pa.float64()),
                 "vx": pa.array(rows["vx"][own], pa.float64()),
                 "vy": pa.array(rows["vy"][own], pa.float64()),
-                "det": pa.array(_det_text(plan, key[own]), pa.string()),
+                "det": pa.array(
+                    _det_text(plan.archive, {p: (x, y, d) for x, y, d, p in u.reads}, key[own]),
+                    pa.string(),
+                ),
             }
         )
         pq.write_table(table, stage, compression="lz4")
