@@ -225,17 +225,23 @@ def test_a_failing_job_is_reported_in_the_job_not_as_a_server_error(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the jobs folder should be", encoding="utf-8")
-    with TestClient(create_app(_settings(tmp_path, work_dir=blocker))) as client:
+    done = _job_in_a_new_service(_settings(tmp_path, work_dir=blocker), plan_doc)
+    assert done["state"] == "failed"
+    assert done["error"]["code"] == "internal"
+    assert "Traceback" not in json.dumps(done)
+    assert done["result"] is None
+
+
+def _job_in_a_new_service(settings: ApiSettings, plan_doc: dict[str, Any]) -> dict[str, Any]:
+    """Start a service, approve the plan, fly it as a job and return the finished job."""
+    with TestClient(create_app(settings)) as client:
         mission = _approved(client, plan_doc)
         r = client.post(
             "/api/v1/jobs", json={"mission_id": mission, "scenario": SCENARIO}, headers=_h("alice")
         )
         assert r.status_code == 202
         done, _ = _wait(client, r.json()["job_id"])
-        assert done["state"] == "failed"
-        assert done["error"]["code"] == "internal"
-        assert "Traceback" not in json.dumps(done)
-        assert done["result"] is None
+    return done
 
 
 def test_jobs_left_running_are_marked_failed_at_the_next_start(tmp_path: Path) -> None:
@@ -277,12 +283,6 @@ def test_a_failed_job_records_the_code_an_http_error_would_carry(
         raise exc
 
     monkeypatch.setattr(standoff.pipeline, "fly_job", fail)
-    with TestClient(create_app(_settings(tmp_path))) as client:
-        mission = _approved(client, plan_doc)
-        r = client.post(
-            "/api/v1/jobs", json={"mission_id": mission, "scenario": SCENARIO}, headers=_h("alice")
-        )
-        assert r.status_code == 202
-        done, _ = _wait(client, r.json()["job_id"])
+    done = _job_in_a_new_service(_settings(tmp_path), plan_doc)
     assert done["state"] == "failed"
     assert done["error"]["code"] == code
