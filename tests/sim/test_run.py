@@ -210,12 +210,12 @@ def test_sensors_fly_as_the_mission_planned_them(
     assert world.eoir == SENSORS["eoir"]
     broken = dataclasses.replace(
         again,
-        extra={**again.extra, "sensor_specs": {"gmti": {**again.extra["sensor_specs"]["gmti"],
+        extra={**again.extra, "sensor_profiles": {"gmti": {**again.extra["sensor_profiles"]["gmti"],
                                                         "fov_deg": "wide"}}},
     )  # fmt: skip
     with pytest.raises(InputError) as err:
         prepare(broken, small_scenario)
-    assert err.value.field == "extra.sensor_specs.gmti"
+    assert err.value.field == "extra.sensor_profiles.gmti.fov_deg"
     assert "fov_deg" in str(err.value)
 
 
@@ -229,10 +229,12 @@ def test_the_aircraft_banks_as_the_mission_planned(
     plan = plan_mission(sim_airspace, parse_mission(doc, source="custom"))
     write_plan_json(plan, tmp_path / "plan.json")
     again = read_plan_json(tmp_path / "plan.json")
-    assert again.extra["bank_limit_deg"] == 30.0
+    assert again.extra["aircraft_profile"] == {"profile": "mq9", "bank_limit_deg": 30.0}
     assert prepare(again, small_scenario).bank_limit_deg == 30.0
     assert prepare(demo_plan, small_scenario).bank_limit_deg == AIRCRAFT["mq9"].bank_limit_deg
-    broken = dataclasses.replace(again, extra={**again.extra, "bank_limit_deg": 95})
+    broken = dataclasses.replace(
+        again, extra={**again.extra, "aircraft_profile": {"profile": "mq9", "bank_limit_deg": 95}}
+    )
     with pytest.raises(InputError) as err:
         prepare(broken, small_scenario)
-    assert err.value.field == "extra.bank_limit_deg"
+    assert err.value.field == "extra.aircraft_profile.bank_limit_deg"

@@ -34,7 +34,7 @@ from standoff.geo.frame import LocalFrame
 from standoff.geo.geodesy import WGS84, geodesic_interpolate
 from standoff.plan.mission_file import MissionRequest
 from standoff.plan.transit import shortest_path
-from standoff.platforms import sensor_record
+from standoff.platforms import as_profile
 
 __all__ = ["PlannerOptions", "plan_mission"]
 
@@ -777,11 +777,11 @@ def plan_mission(
         endurance_reserve_s=aircraft.endurance_s - aircraft.reserve_s - t_now,
         extra={
             "turn_radius_m": radius,
-            "bank_limit_deg": aircraft.bank_limit_deg,  # the bank every turn was sized for
             "ground_reach_m": {s.name: s.ground_reach_m(req.altitude_m) for s in req.sensors},
-            # The sensors as planned (a mission may change a profile's figures): the
-            # simulator flies these, not the catalogue's.
-            "sensor_specs": {s.name: sensor_record(s) for s in req.sensors},
+            # The aircraft and sensors as planned (a mission may change a profile's
+            # figures): the simulator flies these, not the catalogue's.
+            "aircraft_profile": as_profile(aircraft),
+            "sensor_profiles": {s.name: as_profile(s) for s in req.sensors},
             "coverage_sensor": sensor.name,
             "greedy_online_bound": online_bound,
             "candidates": len(seg_a),

@@ -16,7 +16,7 @@ from standoff.platforms.aircraft import AircraftSpec
 from standoff.platforms.mandate import refuse_kinetic
 from standoff.platforms.sensors import SensorSpec
 
-__all__ = ["AIRCRAFT", "SENSORS", "resolve_aircraft", "resolve_sensor"]
+__all__ = ["AIRCRAFT", "SENSORS", "as_profile", "resolve_aircraft", "resolve_sensor"]
 
 _H = 3600.0
 
@@ -173,3 +173,16 @@ def resolve_sensor(value: object, *, source: str, field_path: str) -> SensorSpec
             value=spec.max_slant_range_m,
         )
     return spec
+
+
+def as_profile(spec: AircraftSpec | SensorSpec) -> dict[str, Any]:
+    """``spec`` as the mapping :func:`resolve_aircraft` / :func:`resolve_sensor` read back:
+    its built-in profile and the fields a mission changed (for a plan file)."""
+    base = (AIRCRAFT if isinstance(spec, AircraftSpec) else SENSORS)[spec.name]
+    changed = {
+        f.name: float(getattr(spec, f.name))
+        for f in fields(spec)
+        if f.name not in ("name", "kind", "sources")
+        and getattr(spec, f.name) != getattr(base, f.name)
+    }
+    return {"profile": spec.name, **changed}

@@ -47,7 +47,7 @@ import itertools
 import math
 import shutil
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -209,9 +209,8 @@ def _read_region(
 
 
 def _det_text(
-    archive: str, parts: Mapping[int, tuple[int, int, int]] | Sequence[tuple[int, int, int]],
-    keys: IntArray,
-) -> npt.NDArray[np.str_]:  # fmt: skip
+    archive: str, parts: Mapping[int, tuple[int, int, int]], keys: IntArray
+) -> npt.NDArray[np.str_]:
     """``source:det_id`` of the detections with these keys (``""`` for a key of -1);
     ``parts``: (ix, iy, day) of each partition index the keys may hold."""
     out = np.full(len(keys), "", dtype=object)
@@ -311,7 +310,7 @@ def track_single(plan: Plan) -> dict[str, np.ndarray]:
         "lon": lon,
         "vx": rows["vx"],
         "vy": rows["vy"],
-        "det": _det_text(plan.archive, plan.parts, key),
+        "det": _det_text(plan.archive, dict(enumerate(plan.parts)), key),
     }
 
 

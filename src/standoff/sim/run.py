@@ -27,7 +27,8 @@ from standoff.platforms import (
     SENSORS,
     AircraftSpec,
     SensorSpec,
-    sensor_from_record,
+    resolve_aircraft,
+    resolve_sensor,
 )
 from standoff.sim._output import TableWriter
 from standoff.sim.flight import FlownPath, fly_path
@@ -116,16 +117,11 @@ def _sensor(
         return None
     if given is not None and name in given:
         return given[name]
-    recorded = plan.extra.get("sensor_specs", {})
+    recorded = plan.extra.get("sensor_profiles", {})
     if isinstance(recorded, dict) and name in recorded:
-        try:
-            return sensor_from_record(recorded[name])
-        except ValueError as exc:
-            raise InputError(
-                f"not a sensor: {exc}",
-                source=plan.mission_name,
-                field=f"extra.sensor_specs.{name}",
-            ) from exc
+        return resolve_sensor(
+            recorded[name], source=plan.mission_name, field_path=f"extra.sensor_profiles.{name}"
+        )
     return SENSORS.get(name)
 
 
@@ -147,26 +143,16 @@ def prepare(
         (p.name, p.lon_deg, p.lat_deg) for p in scenario.border_points
     ]
     net = build_network(scenario.roads, frame, np.random.default_rng(seeds[0]), anchors)
-    spec = aircraft or AIRCRAFT.get(plan.aircraft_name)
-    planned = plan.extra.get("bank_limit_deg")
-    if planned is not None and (
-        isinstance(planned, bool) or not isinstance(planned, int | float) or not 0 < planned < 90
-    ):
-        raise InputError(
-            "not a bank angle (degrees, 0-90)",
-            source=plan.mission_name,
-            field="extra.bank_limit_deg",
-            value=planned,
+    recorded = plan.extra.get("aircraft_profile")
+    if aircraft is None and recorded is not None:  # as planned (plans before: the catalogue's)
+        aircraft = resolve_aircraft(
+            recorded, source=plan.mission_name, field_path="extra.aircraft_profile"
         )
+    spec = aircraft or AIRCRAFT.get(plan.aircraft_name)
     if scenario.flight.bank_limit_deg is not None:
         bank = scenario.flight.bank_limit_deg
-    elif aircraft is not None:
-        bank = aircraft.bank_limit_deg
-    elif planned is not None:
-        bank = float(planned)  # the bank the planner sized every turn for (a mission may
-        # change its aircraft's figures)
     elif spec is not None:
-        bank = spec.bank_limit_deg  # plans written before plans recorded it
+        bank = spec.bank_limit_deg  # the bank the planner sized every turn for
     else:
         raise InputError(
             f"unknown aircraft {plan.aircraft_name!r}: give flight.bank_limit_deg in the scenario",
