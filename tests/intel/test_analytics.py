@@ -322,3 +322,91 @@ def test_drives_first_seen_away_from_a_site_are_traversals(info: RunInfo) -> Non
     assert len(mine) == 1  # the site's visitors (from the south) are a corridor too
     assert mine[0].from_site_id == sites[0].id
     assert set(mine[0].evidence.track_ids) == {400, 401, 402}
+
+
+def _route_and_branch(
+    info: RunInfo, airspace: Airspace
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """A convoy route from SITE west 8 km to a junction, then north to the border; and a
+    branch from the same junction 20 km on to the west."""
+    jx = SITE[0] - 8000.0
+    jlon, _ = info.frame.to_lonlat(np.array([jx]), np.array([SITE[1]]))
+    lon = float(jlon[0])
+    _, by = info.frame.to_xy(np.array([lon]), np.array([_border_lat(airspace, lon) - 0.004]))
+    junction = (jx, SITE[1])
+    return [SITE, junction, (jx, float(by[0]))], [SITE, junction, (jx - 20000.0, SITE[1])]
+
+
+def test_corridor_line_follows_the_convoys_not_a_longer_branch(info: RunInfo) -> None:
+    """Convoys drive from the site to the border; lone vehicles leave the site by the same
+    road and drive on along a longer branch.  Convoy passes seen only up to the junction
+    put both in one corridor.  Its line follows the convoys' road to the border (a lone
+    drive supports the trace a quarter as much as a convoy's); the longest path through
+    the trace, from the branch's end to the border, would leave out the site's road, and
+    it is what the line becomes when a lone drive counts as much as a convoy's."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    route, branch = _route_and_branch(info, airspace)
+    to_junction = 8000.0 / shapely.LineString(route).length
+    runs = [
+        leg
+        for k, b in enumerate([1.0, to_junction, 1.0, to_junction])
+        for leg in _convoy_legs(700 + k, 20000.0 + 3000 * k, route, 0.0, b)
+    ]
+    lone = [_leg_points(800 + k, 21500.0 + 2000 * k, branch, 0.02, 1.0) for k in range(6)]
+    lines = {}
+    for weight in (CorridorParams().lone_weight, 1.0):
+        corridors, _ = find_corridors(
+            table(*_site_visits(6), *runs, *lone),
+            info,
+            airspace,
+            sites,
+            CorridorParams(lone_weight=weight),
+        )
+        mine = [c for c in corridors if set(c.evidence.track_ids) & {700, 701, 702, 703}]
+        assert len(mine) == 1
+        assert set(mine[0].evidence.track_ids) >= {800, 801, 802, 803, 804, 805}
+        lon, lat = np.asarray(mine[0].path_lonlat_deg).T
+        lines[weight] = shapely.LineString(np.column_stack(info.frame.to_xy(lon, lat)))
+    road = shapely.LineString(route)
+    probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 200))
+    branch_end = shapely.Point(branch[-1])
+    line = lines[CorridorParams().lone_weight]
+    assert float(np.max(shapely.distance(probe, line))) < 300.0
+    assert shapely.distance(branch_end, line) > 15000.0
+    # Counted like convoys, the lone drives pull the line onto their branch.
+    assert shapely.distance(branch_end, lines[1.0]) < 500.0
+    assert float(np.max(shapely.distance(probe, lines[1.0]))) > 5000.0
+
+
+def test_drive_lost_in_a_turn_is_joined_across_it(info: RunInfo) -> None:
+    """Each convoy pass is lost 40 s before a right-angle junction and found again 40 s
+        after it, 800 m away and heading north: the two pieces are one drive, so the corridor
+        runs from the site to the border in one, each pass one traversal.  (Under the old rule,
+    turns were only joined within ``join_radius_m``, and this made two corridors.)"""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    route, _ = _route_and_branch(info, airspace)
+    road = shapely.LineString(route)
+    lost = (8000.0 - 40 * 14.0) / road.length
+    found = (8000.0 + 40 * 14.0) / road.length
+    runs = []
+    for k in range(4):
+        t0 = 20000.0 + 3000 * k
+        before = _convoy_legs(700 + k, t0, route, 0.0, lost)
+        after = _convoy_legs(760 + k, before[0]["t_s"][-1] + 80.0, route, found, 1.0)
+        for b, a in zip(before, after, strict=True):
+            a["t_s"] = a["t_s"] - a["t_s"][0] + b["t_s"][-1] + 80.0
+        runs += before + after
+    corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
+    mine = [c for c in corridors if set(c.evidence.track_ids) & set(range(700, 830))]
+    assert len(mine) == 1
+    assert mine[0].from_site_id == sites[0].id
+    assert mine[0].border_lat_deg is not None
+    assert mine[0].traversal_count == 4
+    assert not set(mine[0].evidence.track_ids) & set(range(760, 830))  # joined to 700..753
+    lon, lat = np.asarray(mine[0].path_lonlat_deg).T
+    line = shapely.LineString(np.column_stack(info.frame.to_xy(lon, lat)))
+    probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 200))
+    # The unseen corner is cut (by about 400 m) and the rest follows the road.
+    assert float(np.max(shapely.distance(probe, line))) < 500.0
