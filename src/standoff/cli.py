@@ -1262,18 +1262,27 @@ def analyse_cmd(
     marking: Annotated[
         str, typer.Option("--marking", help="Marking of every finding (releasability).")
     ] = "UNCLASSIFIED//NOFORN",
+    roads: Annotated[
+        Path | None,
+        typer.Option(
+            "--roads",
+            help="Road map (GeoJSON lines) to carry corridors across unseen stretches; "
+            "default: the run folder's roads.geojson when there is one.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Find dwell sites, corridors, border approaches and change alerts in a run's tracks."""
     from standoff.pipeline import run_analysis
 
-    summary = run_analysis(run_dir, tracks, out, evaluate=evaluate, marking=marking)
+    summary = run_analysis(run_dir, tracks, out, evaluate=evaluate, marking=marking, roads=roads)
     if as_json or evaluate:
         _print_json(summary["evaluation"] if evaluate and not as_json else summary)
         return
     _stdout().print(
         f"{summary['findings']}: {summary['sites']} sites, {summary['corridors']} corridors, "
         f"{summary['approaches']} border approaches, {summary['alerts']} change alerts"
+        + (f" (road map {summary['roads']})" if summary["roads"] else "")
     )
 
 

@@ -540,7 +540,9 @@ def _demo_products(
     console.print(
         f"analysis: {summary['sites']} sites, {summary['corridors']} corridors, "
         f"{summary['approaches']} border approaches, {summary['alerts']} change alerts "
-        f"({summary['own_territory']} in own territory); against the truth: site precision "
+        f"({summary['own_territory']} in own territory"
+        + ("; corridors carried along the run's road map" if summary["roads"] else "")
+        + "); against the truth: site precision "
         f"{ev['sites']['precision']} ({ev['sites']['precision_any_stopping_place']} counting "
         f"places where passing traffic parks), recall {ev['sites']['recall']}; route recall "
         f"{ev['routes']['recall']}; approach recall {ev['approaches']['recall']}"
@@ -1165,15 +1167,22 @@ def run_analysis(
     *,
     evaluate: bool = False,
     marking: str = "UNCLASSIFIED//NOFORN",
+    roads: Path | None = None,
 ) -> dict[str, Any]:
     """Analyse a run's tracks into ``out_dir/findings.json`` (schema ``standoff.findings/1``),
     every finding marked ``marking`` (owner only unless the operation releases further);
-    with ``evaluate``, also score the findings against the run's truth.  Returns a summary
-    (counts, the findings path and, when asked, the metrics)."""
+    with ``evaluate``, also score the findings against the run's truth.  ``roads``: a road
+    map (GeoJSON lines), by default the run folder's ``roads.geojson`` when there is one.
+    Returns a summary (counts, the findings path, the road map used and, when asked, the
+    metrics)."""
     from standoff.intel import analyse, read_detections, read_run, read_tracks
     from standoff.intel import evaluate as score
+    from standoff.intel.roads import read_roads
 
     info = read_run(run_dir)
+    if roads is None and (Path(run_dir) / "roads.geojson").is_file():
+        roads = Path(run_dir) / "roads.geojson"
+    road_map = read_roads(roads, info.frame) if roads is not None else None
     tracks = read_tracks(tracks_csv, info)
     det_path = Path(run_dir) / "detections.csv"
     detections = read_detections(det_path, info) if det_path.is_file() else None
@@ -1188,6 +1197,7 @@ def run_analysis(
         info,
         airspace,
         marking=Marking.parse(marking, owner=operator, source="--marking"),
+        roads=road_map,
     )
     # Minimisation: findings wholly in the operator's own territory are marked as such.
     from standoff.oversight.minimise import mark_own_territory
@@ -1204,6 +1214,7 @@ def run_analysis(
         "approaches": len(findings.approaches),
         "alerts": len(findings.alerts),
         "own_territory": sum(1 for f in findings.all() if f.own_territory),
+        "roads": str(roads) if roads is not None else None,
     }
     if evaluate:
         summary["evaluation"] = score(findings, run_dir, info)

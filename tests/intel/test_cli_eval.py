@@ -215,3 +215,26 @@ sensors:
     assert Findings.from_dict(doc_out).run_id == summary["run_id"]
     if m["sites"]["found"]:
         assert m["sites"]["precision"] is not None
+
+
+def test_cli_analyse_road_map(
+    tmp_path: Path, info: RunInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run folder's roads.geojson is used by default, another map with --roads; a bad
+    map exits with 2 and names the file and the field."""
+    tracks = table(drive(1, 0.0, (0.0, 0.0), (5000.0, 0.0), 10.0))
+    run = tmp_path / "run"
+    csv = write_run(run, tracks, info)
+    roads = {"type": "LineString", "coordinates": [[-111.8, 31.3], [-111.6, 31.3]]}
+    (run / "roads.geojson").write_text(json.dumps(roads), encoding="utf-8")
+    args = ["analyse", str(run), "--tracks", str(csv), "--out", str(tmp_path / "o"), "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["roads"] == str(run / "roads.geojson")
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps({"type": "Point", "coordinates": [0, 0]}), encoding="utf-8")
+    assert main([*args, "--roads", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err
+    assert "features[0].geometry.type" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

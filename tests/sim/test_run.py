@@ -101,6 +101,18 @@ def test_files_and_meta(
     line = np.asarray(route["geometry"]["coordinates"])
     assert np.abs(line[0] - [-111.3, 31.3]).max() < 0.02
     assert np.abs(line[-1] - [-111.3, 31.395]).max() < 0.02
+    # The road map (no truth in it) reads back as a scenario's roads, and the convoy's road
+    # path runs along it.
+    from standoff.sim.scenario import _read_roads_geojson
+
+    roads = json.loads((tmp_path / "roads.geojson").read_text(encoding="utf-8"))
+    assert {f["properties"]["kind"] for f in roads["features"]} == {"road"}
+    lines = _read_roads_geojson("roads.geojson", "test", tmp_path)
+    assert {r.road_class for r in lines} <= {"highway", "secondary", "dirt"}
+    import shapely
+
+    net = shapely.MultiLineString([np.column_stack([r.lon_deg, r.lat_deg]) for r in lines])
+    assert float(shapely.distance(shapely.points(line), net).max()) < 1e-6
 
 
 def test_detections_within_reach_and_above_mdv(world: SimWorld) -> None:

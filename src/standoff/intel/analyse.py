@@ -13,6 +13,7 @@ from standoff.domain.marking import Marking
 from standoff.intel.border import BorderParams, find_approaches
 from standoff.intel.io import DetectionTable, RunInfo, TrackTable
 from standoff.intel.pattern import change_alert
+from standoff.intel.roads import RoadMap
 from standoff.intel.routes import CorridorParams, find_corridors
 from standoff.intel.sites import SiteParams, find_sites
 
@@ -38,10 +39,14 @@ def analyse(
     airspace: Airspace,
     params: AnalysisParams = AnalysisParams(),
     marking: Marking = _UNCLASSIFIED,
+    roads: RoadMap | None = None,
 ) -> Findings:
-    """Sites, corridors, border approaches and change alerts of one run."""
+    """Sites, corridors, border approaches and change alerts of one run; with a road map,
+    corridors are carried along roads across stretches the radar could not see."""
     sites, ev, site_of = find_sites(tracks, detections, info, params.sites, marking)
-    corridors, trav = find_corridors(tracks, info, airspace, sites, params.corridors, marking)
+    corridors, trav = find_corridors(
+        tracks, info, airspace, sites, params.corridors, marking, roads
+    )
     approaches = find_approaches(tracks, info, airspace, params.border, marking=marking)
     end_s = info.duration_s
     window = params.alert_window_s or min(end_s / 3.0, 7 * 86400.0)

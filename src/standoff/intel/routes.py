@@ -37,6 +37,26 @@ line and the join rule above took the mean route recall from 0.19 to 0.33, and f
 0.33 over 12 others.  A line that ends near the border points towards it; any other points
 the way most of its members drive.
 
+With a road map (``intel/roads.py``; the analyst's map of the area, never who drove where),
+corridors are carried along roads across stretches the radar did not see, where one drive
+ends in one corridor and goes on in another, and where a corridor's trace is in pieces:
+
+* components are joined where, on at least ``min_traversals`` passes, a convoy trajectory
+  of one ends and a convoy trajectory of the other starts 0..``chain_gap_s`` later, both
+  within ``road_snap_m`` of a road, the road distance between them fitting the first one's
+  speed over the gap (``chain_speed_lo``..``chain_speed_hi`` times it, give or take
+  ``join_radius_m``); such a continuation is no new traversal;
+* each piece of a corridor's trace is joined to the nearest other piece by the shortest
+  road between them (at most ``road_bridge_m``), traced with the smaller support of the two
+  cells it joins; pieces whose best support is under ``road_piece_share`` of the trace's
+  best (passing traffic) are left out.
+
+Over 12 re-seeded demo worlds the road map took the mean route recall from 0.33 to 0.39 and
+the mean share of convoy-1's road covered from 0.66 to 0.75; over 12 others from 0.33 to
+0.36.  On the demo run it carries convoy-1's corridor across the two stretches the radar
+never saw (0.51 to 0.98 of its road).  The parts of a line inferred along roads are not
+told apart from the observed ones.
+
 Confidence: ``logistic(-2.0 + 1.5 ln(1+traversals) + 0.5 ln(1+detections/50))``.
 """
 
@@ -57,6 +77,7 @@ from standoff.domain.marking import Marking
 from standoff.intel.confidence import logistic_confidence
 from standoff.intel.io import RunInfo, TrackTable
 from standoff.intel.pattern import local_profiles
+from standoff.intel.roads import RoadMap, path_to_source
 from standoff.intel.stops import cosines
 
 __all__ = ["CorridorParams", "Traversals", "find_corridors"]
@@ -104,6 +125,18 @@ class CorridorParams:
     """Consecutive points of a track farther apart than this are not joined in the trace."""
     lone_weight: float = 0.25
     """A lone vehicle's support of the trace, against 1 for a trajectory in company."""
+    road_snap_m: float = 300.0
+    """With a road map: cells of the trace this close to a road can be joined along it."""
+    road_bridge_m: float = 12000.0
+    road_piece_share: float = 0.25
+    """With a road map: pieces of a trace whose best cell has less than this share of the
+    trace's best support are not joined to others (passing traffic, not the route)."""
+    chain_gap_s: float = 1500.0
+    """With a road map: the longest gap over which one corridor's convoy drive may go on
+    in another (see ``_chained_along_roads``)."""
+    chain_speed_lo: float = 0.4
+    chain_speed_hi: float = 1.6
+    """With a road map: the longest road joining two pieces of a corridor's trace."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +155,7 @@ def find_corridors(
     sites: list[Site],
     p: CorridorParams = CorridorParams(),
     marking: Marking = _UNCLASSIFIED,
+    roads: RoadMap | None = None,
 ) -> tuple[list[Corridor], Traversals]:
     obs = tracks.select(tracks.observed)
     empty = Traversals(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
@@ -170,17 +204,22 @@ def find_corridors(
     linked = np.maximum(share, share.T) >= p.overlap_share
     np.fill_diagonal(linked, False)
     _, comp = connected_components(coo_matrix(linked), directed=False)
+    continues = np.zeros(nc, dtype=bool)
+    if roads is not None:
+        comp, continues = _chained_along_roads(
+            obs, first[cand], last[cand], comp, convoy[cand], roads, p
+        )
     corridors: list[Corridor] = []
     corridor_of = np.full(nc, -1, dtype=np.int64)
     start_s = obs.t_s[first[cand]]
     for c in np.unique(comp):  # loop over components (a handful), not points
         members = np.flatnonzero(comp == c)
-        t0 = np.sort(start_s[members])
-        passes = t0[np.r_[True, np.diff(t0) > p.same_pass_s]]
+        t0 = np.sort(start_s[members[~continues[members]]])
+        passes = t0[np.r_[True, np.diff(t0) > p.same_pass_s]] if len(t0) else t0
         if len(passes) < p.min_traversals:
             continue
         sel = np.isin(cg, members)
-        line = _trace_line(px[sel], py[sel], cg[sel], member_weight, p)
+        line = _trace_line(px[sel], py[sel], cg[sel], member_weight, p, roads)
         if line is None:
             continue
         lon, lat = info.frame.to_lonlat(line[:, 0], line[:, 1])
@@ -270,6 +309,73 @@ def _in_company(obs: TrackTable, p: CorridorParams) -> npt.NDArray[np.bool_]:
     return out
 
 
+def _chained_along_roads(
+    obs: TrackTable,
+    first: IntArray,
+    last: IntArray,
+    comp: IntArray,
+    convoy: npt.NDArray[np.bool_],
+    roads: RoadMap,
+    p: CorridorParams,
+) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Corridor components joined where convoys' drives continue from one to the other
+    across a stretch the radar could not see, and which pieces continue a drive.
+
+    A convoy trajectory ``j`` continues convoy trajectory ``i`` of another component when
+    ``j`` starts 0..``chain_gap_s`` after ``i`` ended and the road distance between them
+    (both within ``road_snap_m`` of a road) fits ``i``'s speed over the gap: between
+    ``chain_speed_lo`` and ``chain_speed_hi`` times it, give or take ``join_radius_m``.  Two
+    components are joined when at least ``min_traversals`` trajectories of one are so
+    continued in the other (several vehicles of one convoy, or several passes)."""
+    cont = np.zeros(len(first), dtype=bool)
+    conv = np.flatnonzero(convoy)
+    if len(conv) < 2:
+        return comp, cont
+    d_end, n_end = roads.nearest(obs.x_m[last[conv]], obs.y_m[last[conv]])
+    d_start, n_start = roads.nearest(obs.x_m[first[conv]], obs.y_m[first[conv]])
+    ends = conv[d_end <= p.road_snap_m]
+    starts = conv[d_start <= p.road_snap_m]
+    if not len(ends) or not len(starts):
+        return comp, cont
+    node_end = n_end[d_end <= p.road_snap_m]
+    node_start = n_start[d_start <= p.road_snap_m]
+    speed = np.hypot(obs.vx_mps[last[ends]], obs.vy_mps[last[ends]])
+    limit = float(speed.max(initial=0.0)) * p.chain_gap_s * p.chain_speed_hi + p.join_radius_m
+    src, at = np.unique(node_end, return_inverse=True)
+    dist = np.asarray(
+        dijkstra(roads.graph, directed=False, indices=src, limit=limit), dtype=np.float64
+    )
+    # Every (end, start) pair: road distance and time between them.
+    i = np.repeat(np.arange(len(ends)), len(starts))
+    j = np.tile(np.arange(len(starts)), len(ends))
+    road = dist[at.ravel()[i], node_start[j]]
+    dt = obs.t_s[first[starts[j]]] - obs.t_s[last[ends[i]]]
+    v = speed[i] * dt
+    ok = (
+        (comp[ends[i]] != comp[starts[j]]) & (dt > 0) & (dt <= p.chain_gap_s)
+        & (road <= p.chain_speed_hi * v + p.join_radius_m)
+        & (road >= p.chain_speed_lo * v - p.join_radius_m)
+    )  # fmt: skip
+    ei, sj = ends[i[ok]], starts[j[ok]]
+    if not len(ei):
+        return comp, cont
+    # Component pairs continued on enough passes (chain ends more than same_pass_s apart).
+    t_end = obs.t_s[last[ei]]
+    order = np.lexsort((t_end, comp[sj], comp[ei]))
+    a, b, t = comp[ei][order], comp[sj][order], t_end[order]
+    new_pair = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    new_pass = new_pair | np.r_[True, np.diff(t) > p.same_pass_s]
+    count = np.bincount(np.cumsum(new_pair) - 1, weights=new_pass)
+    heads = np.flatnonzero(new_pair)[count >= p.min_traversals]
+    good = np.column_stack([a[heads], b[heads]]).reshape(-1, 2)
+    k = int(comp.max()) + 1
+    g = coo_matrix((np.ones(len(good)), (good[:, 0], good[:, 1])), shape=(k, k))
+    _, joined = connected_components(g, directed=False)
+    kept = np.isin(comp[ei] * k + comp[sj], good[:, 0] * k + good[:, 1])
+    cont[sj[kept]] = True
+    return np.asarray(joined[comp], dtype=np.int64), cont
+
+
 def _merge_chains(
     obs: TrackTable, first: IntArray, last: IntArray, a: IntArray, b: IntArray
 ) -> TrackTable:
@@ -330,24 +436,26 @@ def _joined(obs: TrackTable, p: CorridorParams) -> TrackTable:
     return _merge_chains(obs, first, last, a[order], b[order])
 
 
-def _trace_line(
-    x: FloatArray,
-    y: FloatArray,
-    member: IntArray,
-    weight: FloatArray,
-    p: CorridorParams,
-) -> FloatArray | None:
-    """The corridor's centre line: the most driven route through the members' traces.
+@dataclass(frozen=True)
+class _Trace:
+    """The trace graph: cell of each point, cell mean points, links and their support."""
 
-    Points fall in ``bin_m`` cells; consecutive points of one member (at most
-    ``trace_step_m`` apart) link their cells.  Each link's *support* is the summed
-    ``weight`` of the members that drove it (a bridge between pieces, see ``_bridged``,
-    takes the smaller support of its two cells).  The line is the heaviest path of the
-    graph's maximum-support spanning tree, a path's weight being the sum of its links'
-    length x support (the tree's weighted diameter, two Dijkstra passes), drawn through the
-    cells' mean points: so routes observed piecewise over several passes are drawn whole,
-    and a branch a few members drove does not pull the line off the road most of them
-    took."""
+    cell: IntArray
+    cx: FloatArray
+    cy: FloatArray
+    a: IntArray
+    b: IntArray
+    support: FloatArray
+    cell_support: FloatArray
+
+
+def _trace(
+    x: FloatArray, y: FloatArray, member: IntArray, weight: FloatArray, p: CorridorParams
+) -> _Trace | None:
+    """Points fall in ``bin_m`` cells; consecutive points of one member (at most
+    ``trace_step_m`` apart) link their cells, pieces of the graph are bridged (see
+    ``_bridged``); a link's support is the summed ``weight`` of the members that drove it (a
+    bridge: the smaller support of its two cells)."""
     if len(x) < 2:
         return None
     ij = np.column_stack([np.floor(x / p.bin_m), np.floor(y / p.bin_m)]).astype(np.int64)
@@ -370,13 +478,91 @@ def _trace_line(
     pairs, inv = np.unique(links[:, :2], axis=0, return_inverse=True)
     support = np.bincount(inv.ravel(), weights=weight[links[:, 2]])
     visits = np.unique(np.column_stack([cell, member]), axis=0)
-    cell_support = np.bincount(visits[:, 0], weights=weight[visits[:, 1]], minlength=n)
+    cell_support = np.asarray(
+        np.bincount(visits[:, 0], weights=weight[visits[:, 1]], minlength=n), dtype=np.float64
+    )
     a, b = pairs[:, 0], pairs[:, 1]
     ba, bb = _bridged(cx, cy, a, b, p.bridge_m)
     ba, bb = ba[len(a) :], bb[len(b) :]
     a, b = np.r_[a, np.minimum(ba, bb)], np.r_[b, np.maximum(ba, bb)]
     support = np.r_[support, np.minimum(cell_support[ba], cell_support[bb])]
-    length = np.hypot(cx[a] - cx[b], cy[a] - cy[b]) + 1e-3
+    return _Trace(cell, cx, cy, a, b, support, cell_support)
+
+
+def _road_bridges(
+    t: _Trace, roads: RoadMap, p: CorridorParams
+) -> tuple[FloatArray, FloatArray, IntArray, FloatArray] | None:
+    """Points along roads joining the pieces of trace ``t``: from each piece, the shortest
+    road (at most ``road_bridge_m``) to the nearest other piece, between cells within
+    ``road_snap_m`` of a road.  Returns the points (x, y), the road each belongs to and
+    each road's support (the smaller support of the two cells it joins), or None when the
+    trace is one piece or no road joins its pieces."""
+    n = len(t.cx)
+    g = coo_matrix((np.ones(len(t.a)), (t.a, t.b)), shape=(n, n))
+    k, piece = connected_components(g, directed=False)
+    if k < 2:
+        return None
+    d, node = roads.nearest(t.cx, t.cy)
+    # Only pieces some of whose cells carry a good share of the best support take part.
+    peak = np.zeros(k)
+    np.maximum.at(peak, piece, t.cell_support)
+    strong = peak[piece] >= p.road_piece_share * peak.max()
+    on_road = (d <= p.road_snap_m) & strong
+    xs: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    ws: list[float] = []
+    for q in range(k):  # loop over the trace's pieces (a handful), not points
+        mine = on_road & (piece == q)
+        others = np.flatnonzero(on_road & (piece != q))
+        if not mine.any() or not len(others):
+            continue
+        dist, pred, src = roads.shortest_from(node[mine], p.road_bridge_m)
+        reach = dist[node[others]]
+        if not np.isfinite(reach).any():
+            continue
+        far_cell = others[int(np.argmin(reach))]
+        nodes = path_to_source(pred, int(node[far_cell]))
+        near_cell = np.flatnonzero(mine)[np.argmax(node[mine] == src[node[far_cell]])]
+        xs.append(roads.x_m[nodes])
+        ys.append(roads.y_m[nodes])
+        ws.append(float(min(t.cell_support[far_cell], t.cell_support[near_cell])))
+    if not xs:
+        return None
+    sizes = np.array([len(v) for v in xs])
+    road = np.repeat(np.arange(len(xs)), sizes)
+    return np.concatenate(xs), np.concatenate(ys), road, np.array(ws)
+
+
+def _trace_line(
+    x: FloatArray,
+    y: FloatArray,
+    member: IntArray,
+    weight: FloatArray,
+    p: CorridorParams,
+    roads: RoadMap | None = None,
+) -> FloatArray | None:
+    """The corridor's centre line: the most driven route through the members' traces.
+
+    The trace (see ``_trace``) is a graph of cells with links supported by the members
+    that drove them; with a road map, its pieces are joined along roads (see
+    ``_road_bridges``).  The line is the heaviest path of the graph's maximum-support
+    spanning tree, a path's weight being the sum of its links' length x support (the
+    tree's weighted diameter, two Dijkstra passes), drawn through the cells' mean points:
+    so routes observed piecewise over several passes are drawn whole, and a branch a few
+    members drove does not pull the line off the road most of them took."""
+    t = _trace(x, y, member, weight, p)
+    if t is None:
+        return None
+    if roads is not None:
+        extra = _road_bridges(t, roads, p)
+        if extra is not None:  # each road is traced as a member of its own
+            rx, ry, road, rw = extra
+            x, y = np.r_[x, rx], np.r_[y, ry]
+            member = np.r_[member, len(weight) + road]
+            t = _trace(x, y, member, np.r_[weight, rw], p) or t
+    n = len(t.cx)
+    a, b, support = t.a, t.b, t.support
+    length = np.hypot(t.cx[a] - t.cx[b], t.cy[a] - t.cy[b]) + 1e-3
     # Maximum-support spanning tree (shorter links first among equals), then its heaviest
     # path: on a tree the farthest cell from any cell is an end of that path.
     cost = 1.0 / support + 1e-9 * length
@@ -396,7 +582,7 @@ def _trace_line(
         path.append(int(pred[path[-1]]))
     if len(path) < 2:
         return None
-    line = np.column_stack([cx[path[::-1]], cy[path[::-1]]])
+    line = np.column_stack([t.cx[path[::-1]], t.cy[path[::-1]]])
     out = shapely.simplify(shapely.linestrings(line), p.simplify_m)
     return np.asarray(shapely.get_coordinates(out))
 

@@ -44,6 +44,7 @@ __all__ = [
     "iter_scans",
     "iter_steps",
     "prepare",
+    "roads_geojson",
     "simulate",
     "world_geojson",
 ]
@@ -337,11 +338,9 @@ def _lonlat(frame: LocalFrame, x_m: FloatArray, y_m: FloatArray) -> list[list[fl
     return [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lon, lat, strict=True)]
 
 
-def world_geojson(world: SimWorld) -> dict[str, Any]:
-    """The ground truth of the world as GeoJSON (RFC 7946, lon/lat): roads by class, sites,
-    border points and the road path of every convoy route.  For maps and for scoring
-    analyses against the truth, never as an input to them."""
-    sc, net, frame = world.scenario, world.network, world.frame
+def _road_features(world: SimWorld) -> list[dict[str, Any]]:
+    """The world's roads, a MultiLineString of its segments per road class."""
+    net, frame = world.network, world.frame
     feats: list[dict[str, Any]] = []
     forward = net.edge_u < net.edge_v  # each road once, not once per direction
     for cls, name in enumerate(CLASS_NAMES):
@@ -357,10 +356,30 @@ def world_geojson(world: SimWorld) -> dict[str, Any]:
         feats.append(
             {
                 "type": "Feature",
-                "properties": {"kind": "road", "road_class": name, "segments": len(e)},
+                "properties": {"kind": "road", "class": name, "segments": len(e)},
                 "geometry": {"type": "MultiLineString", "coordinates": lines},
             }
         )
+    return feats
+
+
+def roads_geojson(world: SimWorld) -> dict[str, Any]:
+    """The world's road map as GeoJSON (lon/lat), one feature per road class: the map an
+    analyst of the area would have (as of a public road map), not who drove where.  The
+    analysis may use it; a scenario can read it back as ``roads: {file: ...}``."""
+    return {
+        "type": "FeatureCollection",
+        "name": f"{world.scenario.name} road map",
+        "features": _road_features(world),
+    }
+
+
+def world_geojson(world: SimWorld) -> dict[str, Any]:
+    """The ground truth of the world as GeoJSON (RFC 7946, lon/lat): roads by class, sites,
+    border points and the road path of every convoy route.  For maps and for scoring
+    analyses against the truth, never as an input to them."""
+    sc, net, frame = world.scenario, world.network, world.frame
+    feats = _road_features(world)
     for site in sc.sites:
         feats.append(
             {
@@ -621,6 +640,7 @@ def simulate(
             "eoir": "field of view projected on the ground (a trapezoid) around cued sites",
         },
         "world": "world.geojson: roads, sites, border points and convoy routes (truth)",
+        "roads": "roads.geojson: the road map (what an analyst of the area would have)",
         "assumptions": [
             "flat Earth below the aircraft, no terrain masking; altitude above ground = plan "
             "altitude",
@@ -634,10 +654,14 @@ def simulate(
         f"detections.{ext}",
         f"detection_truth.{ext}",
         "world.geojson",
+        "roads.geojson",
         "meta.json",
     ]
     (out / "world.geojson").write_text(
         json.dumps(world_geojson(world), separators=(",", ":")) + "\n", encoding="utf-8"
+    )
+    (out / "roads.geojson").write_text(
+        json.dumps(roads_geojson(world), separators=(",", ":")) + "\n", encoding="utf-8"
     )
     (out / "meta.json").write_text(
         json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"

@@ -9,7 +9,6 @@ country.  Times in the file are seconds from ``start`` (UTC); hours of day are l
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from standoff.core.errors import InputError
 from standoff.core.files import load_yaml
 from standoff.core.utc import with_iso_start
+from standoff.geo.lines import read_lines_geojson
 from standoff.platforms import refuse_kinetic
 
 __all__ = [
@@ -323,71 +323,19 @@ def _unique(names: list[str], source: str, where: str) -> None:
 
 def _read_roads_geojson(raw: str, source: str, base_dir: Path) -> tuple[RoadLine, ...]:
     path = Path(raw) if Path(raw).is_absolute() else base_dir / raw
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(
-            "road file not found", source=source, field="roads.file", value=raw
-        ) from exc
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the road GeoJSON: {exc}", source=str(path)) from exc
-    if not isinstance(doc, dict):
-        raise InputError("a road file must be a GeoJSON object", source=str(path))
-    feats = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
-    if not isinstance(feats, list):
-        raise InputError("'features' must be a list", source=str(path), field="features")
+    if not path.is_file():
+        raise InputError("road file not found", source=source, field="roads.file", value=raw)
     lines: list[RoadLine] = []
-    for i, feat in enumerate(feats):
-        where = f"features[{i}]"
-        if not isinstance(feat, dict):
-            raise InputError("a feature must be an object", source=str(path), field=where)
-        geom = feat.get("geometry", feat) if feat.get("type") == "Feature" else feat
-        props = feat.get("properties") or {}
-        cls = props.get("class", "secondary") if isinstance(props, dict) else "secondary"
+    for line in read_lines_geojson(path):
+        cls = line.properties.get("class", "secondary")
         if cls not in ("highway", "secondary", "dirt"):
             raise InputError(
                 "road class must be highway, secondary or dirt",
                 source=str(path),
-                field=f"{where}.properties.class",
+                field=f"features[{line.feature}].properties.class",
                 value=cls,
             )
-        gtype = geom.get("type") if isinstance(geom, dict) else None
-        coords = geom.get("coordinates") if isinstance(geom, dict) else None
-        if gtype == "LineString":
-            parts = [coords]
-        elif gtype == "MultiLineString" and isinstance(coords, list):
-            parts = coords
-        else:
-            raise InputError(
-                "roads must be LineStrings or MultiLineStrings (lon, lat)",
-                source=str(path),
-                field=f"{where}.geometry.type",
-                value=gtype,
-            )
-        for j, part in enumerate(parts):
-            try:
-                arr = np.asarray(part, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise InputError(
-                    "coordinates must be numbers",
-                    source=str(path),
-                    field=f"{where}.geometry.coordinates",
-                ) from exc
-            if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 2:
-                raise InputError(
-                    "a line needs at least two [lon, lat] positions",
-                    source=str(path),
-                    field=f"{where}.geometry.coordinates[{j}]",
-                )
-            if not (np.abs(arr[:, 0]) <= 180).all() or not (np.abs(arr[:, 1]) <= 90).all():
-                raise InputError(
-                    "coordinates out of range (GeoJSON order is [lon, lat])",
-                    source=str(path),
-                    field=f"{where}.geometry.coordinates[{j}]",
-                )
-            lines.append(RoadLine(cast(RoadClass, cls), arr[:, 0].copy(), arr[:, 1].copy()))
-    if not lines:
-        raise InputError("the road file holds no lines", source=str(path))
+        lines.append(RoadLine(cast(RoadClass, cls), line.lon_deg, line.lat_deg))
     return tuple(lines)
 
 

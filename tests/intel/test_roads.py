@@ -1,0 +1,125 @@
+"""The road map and corridors carried along it across stretches the radar did not see."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from standoff.airspace import Airspace
+from standoff.intel import find_corridors, find_sites
+from standoff.intel.io import RunInfo
+from standoff.intel.roads import RoadMap
+
+from .conftest import table
+from .test_analytics import _convoy_legs, _route_and_branch, _site_visits
+
+_step = st.tuples(st.floats(10.0, 3000.0), st.floats(0.0, 2.0 * np.pi))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_step, min_size=1, max_size=12))
+def test_road_distance_along_one_line_is_its_length(steps: list[tuple[float, float]]) -> None:
+    """A polyline becomes a chain of pieces of at most 100 m whose road distance from end to
+    end is the line's length."""
+    d = np.array([s for s, _ in steps])
+    a = np.array([h for _, h in steps])
+    x = np.r_[0.0, np.cumsum(d * np.sin(a))]
+    y = np.r_[0.0, np.cumsum(d * np.cos(a))]
+    roads = RoadMap.from_lines([(x, y)])
+    assert roads.graph.data.max() <= 100.0 + 1e-5
+    _, ends = roads.nearest(x[[0, -1]], y[[0, -1]])
+    dist = dijkstra(roads.graph, directed=False, indices=int(ends[0]))
+    assert dist[ends[1]] == pytest.approx(d.sum(), rel=1e-9, abs=1e-3)
+
+
+def test_lines_meet_only_where_they_share_a_position() -> None:
+    """Two roads sharing an end are one network; a road crossing another without a shared
+    position is no junction."""
+    a = (np.array([0.0, 1000.0]), np.array([0.0, 0.0]))
+    b = (np.array([1000.0, 1000.0]), np.array([0.0, 800.0]))  # starts where a ends
+    c = (np.array([550.0, 550.0]), np.array([-400.0, 400.0]))  # crosses a between nodes
+    k, _ = connected_components(RoadMap.from_lines([a, b]).graph, directed=False)
+    assert k == 1
+    k, _ = connected_components(RoadMap.from_lines([a, c]).graph, directed=False)
+    assert k == 2
+
+
+def _xy(line: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(line, dtype=float)
+    return a[:, 0], a[:, 1]
+
+
+def _two_piece_passes(
+    route: list[tuple[float, float]], lag_s: float | None
+) -> list[dict[str, np.ndarray]]:
+    """Four two-vehicle convoy passes along ``route``, each seen on its first 35 % and from
+    50 % on (the stretch between is across the radar's line of sight); the second piece
+    starts when the convoy gets there at 14 m/s, or ``lag_s`` after the first ends."""
+    length = shapely.LineString(route).length
+    runs = []
+    for k in range(4):
+        t0 = 20000.0 + 4000 * k
+        first = _convoy_legs(700 + k, t0, route, 0.0, 0.35)
+        t1 = t0 + 0.5 * length / 14.0 if lag_s is None else first[0]["t_s"][-1] + lag_s
+        runs += first + _convoy_legs(760 + k, t1, route, 0.5, 1.0)
+    return runs
+
+
+@pytest.mark.parametrize("with_roads", [True, False])
+def test_corridor_carried_along_the_road_across_an_unseen_stretch(
+    info: RunInfo, with_roads: bool
+) -> None:
+    """With the road map, the pieces before and after the unseen stretch are one drive (the
+    road distance fits the convoys' speed over the gap, on every pass): one corridor along
+    the whole route, each pass one traversal.  Without it, no corridor covers the route."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    route, branch = _route_and_branch(info, airspace)
+    decoy = [(route[1][0] - 6000.0, route[1][1] + 9000.0), (route[1][0] + 6000.0, 9000.0)]
+    roads = RoadMap.from_lines([_xy(line) for line in (route, branch, decoy)])
+    corridors, _ = find_corridors(
+        table(*_site_visits(6), *_two_piece_passes(route, None)),
+        info,
+        airspace,
+        sites,
+        roads=roads if with_roads else None,
+    )
+    road = shapely.LineString(route)
+    probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 300))
+    lines = [
+        shapely.LineString(np.column_stack(info.frame.to_xy(*np.asarray(c.path_lonlat_deg).T)))
+        for c in corridors
+    ]
+    worst = [float(np.max(shapely.distance(probe, line))) for line in lines]
+    if not with_roads:
+        assert min(worst) > 5000.0
+        return
+    mine = [c for c in corridors if set(c.evidence.track_ids) & set(range(700, 830))]
+    assert len(mine) == 1
+    assert mine[0].traversal_count == 4
+    assert mine[0].from_site_id == sites[0].id
+    assert mine[0].border_lat_deg is not None
+    assert min(worst) < 300.0
+
+
+def test_no_carrying_when_the_timing_does_not_fit_the_road(info: RunInfo) -> None:
+    """The second pieces start 60 s after the first end, 6.7 km of road away (400 km/h):
+    not one drive, so two corridors, neither along the whole route."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    route, _ = _route_and_branch(info, airspace)
+    roads = RoadMap.from_lines([_xy(route)])
+    corridors, _ = find_corridors(
+        table(*_site_visits(6), *_two_piece_passes(route, 60.0)),
+        info,
+        airspace,
+        sites,
+        roads=roads,
+    )
+    mine = [c for c in corridors if set(c.evidence.track_ids) & set(range(700, 830))]
+    assert len(mine) == 2
+    assert {c.traversal_count for c in mine} == {4}
