@@ -237,6 +237,7 @@ def test_corridor_drawn_whole_from_passes_that_each_see_part_of_it(info: RunInfo
     probe = shapely.line_interpolate_point(route, np.linspace(0.0, route.length, 200))
     assert float(np.max(shapely.distance(probe, line))) < 300.0
     assert conv[0].traversal_count == 4
+    assert conv[0].observed_share == 1.0  # every part seen on some pass
 
 
 def test_corridor_pieces_that_share_no_cell_are_bridged(info: RunInfo) -> None:

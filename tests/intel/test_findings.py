@@ -74,7 +74,7 @@ def sample_findings() -> Findings:
     )  # fmt: skip
     corridor = Corridor(
         "C1", ((-108.2, 31.5), (-108.1, 31.4)), 4, 12.5, hours, "S1", None, 31.33, -108.1, ev,
-        conf,
+        conf, observed_share=0.82,
     )  # fmt: skip
     approach = BorderApproach(
         "A1", T0, 31.335, -108.1, 150.0, "turned_back", "Antelope Wells", 30_000.0, 3, ev,
@@ -133,6 +133,8 @@ def test_by_id_and_all() -> None:
         (lambda d: d["sites"][0].update(visits_by_hour=[1, 2]), "visits_by_hour"),
         (lambda d: d["approaches"][0].update(kind="crossed"), "kind"),
         (lambda d: d["corridors"][0].pop("traversal_count"), "corridors[0].traversal_count"),
+        (lambda d: d["corridors"][0].update(observed_share=1.5), "observed_share"),
+        (lambda d: d["corridors"][0].update(observed_share="most"), "observed_share"),
     ],
 )
 def test_from_dict_names_the_bad_field(mutate: object, field: str) -> None:
@@ -141,3 +143,10 @@ def test_from_dict_names_the_bad_field(mutate: object, field: str) -> None:
     with pytest.raises(InputError) as info:
         Findings.from_dict(doc, source="findings.json")
     assert field in str(info.value)
+
+
+def test_findings_from_before_observed_share_still_read() -> None:
+    """A corridor written before ``observed_share`` was recorded reads as None."""
+    doc = sample_findings().to_dict()
+    del doc["corridors"][0]["observed_share"]
+    assert Findings.from_dict(doc).corridors[0].observed_share is None

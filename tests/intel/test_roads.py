@@ -104,6 +104,9 @@ def test_corridor_carried_along_the_road_across_an_unseen_stretch(
     assert mine[0].from_site_id == sites[0].id
     assert mine[0].border_lat_deg is not None
     assert min(worst) < 300.0
+    # About 15 % of the route (the unseen stretch) was inferred along the road.
+    assert mine[0].observed_share is not None
+    assert 0.75 < mine[0].observed_share < 0.9
 
 
 def test_no_carrying_when_the_timing_does_not_fit_the_road(info: RunInfo) -> None:

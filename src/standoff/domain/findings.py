@@ -212,8 +212,18 @@ class Corridor:
     confidence: Confidence
     marking: Marking = field(default_factory=Marking)
     own_territory: bool = False
+    observed_share: float | None = None
+    """Share of the centre line within 300 m of the tracks it was drawn from; the rest was
+    inferred (carried along roads, or bridged) across stretches no track covered.  None:
+    not recorded (findings from before it was)."""
 
     def __post_init__(self) -> None:
+        if self.observed_share is not None:
+            _finite(self.observed_share, "observed_share")
+            if not 0.0 <= self.observed_share <= 1.0:
+                raise InputError(
+                    "must be within 0..1", field="observed_share", value=self.observed_share
+                )
         path = tuple((float(lon), float(lat)) for lon, lat in self.path_lonlat_deg)
         if len(path) < 2:
             raise InputError(
@@ -475,6 +485,7 @@ def _corridor_out(c: Corridor) -> dict[str, Any]:
         "to_site_id": c.to_site_id,
         "border_lat_deg": c.border_lat_deg,
         "border_lon_deg": c.border_lon_deg,
+        "observed_share": c.observed_share,
         **_common_out(c),
     }
 
@@ -659,6 +670,7 @@ def _corridor_in(r: _Reader, d: dict[str, Any]) -> Corridor:
         raise r._fail("expected [[lon, lat], ...]", "path_lonlat_deg", raw) from exc
     border_lat = r.opt(d, "border_lat_deg", (int, float))
     border_lon = r.opt(d, "border_lon_deg", (int, float))
+    observed = r.opt(d, "observed_share", (int, float))
     return Corridor(
         id=r.get(d, "id", str),
         path_lonlat_deg=path,
@@ -669,6 +681,7 @@ def _corridor_in(r: _Reader, d: dict[str, Any]) -> Corridor:
         to_site_id=r.opt(d, "to_site_id", str),
         border_lat_deg=None if border_lat is None else float(border_lat),
         border_lon_deg=None if border_lon is None else float(border_lon),
+        observed_share=None if observed is None else float(observed),
         **_common_in(r, d),
     )
 

@@ -222,6 +222,7 @@ def find_corridors(
         line = _trace_line(px[sel], py[sel], cg[sel], member_weight, p, roads)
         if line is None:
             continue
+        seen = _observed_share(line, px[sel], py[sel], p.link_m)
         lon, lat = info.frame.to_lonlat(line[:, 0], line[:, 1])
         ends_lon, ends_lat = lon[[0, -1]], lat[[0, -1]]
         bd = np.asarray(airspace.boundary_distance_m(ends_lon, ends_lat))
@@ -264,6 +265,7 @@ def find_corridors(
                 ),
                 confidence=conf,
                 marking=marking,
+                observed_share=seen,
             )
         )
     return corridors, Traversals(ids[first[cand]], start_s, corridor_of)
@@ -585,6 +587,17 @@ def _trace_line(
     line = np.column_stack([t.cx[path[::-1]], t.cy[path[::-1]]])
     out = shapely.simplify(shapely.linestrings(line), p.simplify_m)
     return np.asarray(shapely.get_coordinates(out))
+
+
+def _observed_share(line: FloatArray, x: FloatArray, y: FloatArray, near_m: float) -> float:
+    """Share of ``line``'s length within ``near_m`` of a point ``x, y`` (sampled every
+    25 m)."""
+    ls = shapely.linestrings(line)
+    probe = shapely.get_coordinates(
+        shapely.line_interpolate_point(ls, np.arange(12.5, max(ls.length, 25.0), 25.0))
+    )
+    d, _ = cKDTree(np.column_stack([x, y])).query(probe)
+    return round(float(np.mean(d <= near_m)), 3)
 
 
 def _against_traffic(

@@ -93,6 +93,7 @@ def finding_properties(f: Finding) -> dict[str, Any]:
             typical_speed_mps=round(f.typical_speed_mps, 2),
             from_site_id=f.from_site_id,
             to_site_id=f.to_site_id,
+            observed_share=f.observed_share,
         )
     elif isinstance(f, BorderApproach):
         props.update(

@@ -163,9 +163,14 @@ def _what(f: Finding, offset_h: float) -> str:
             if f.border_lat_deg is not None and f.border_lon_deg is not None
             else ""
         )
+        inferred = (
+            f"; {f.observed_share:.0%} of its line seen, the rest inferred along roads"
+            if f.observed_share is not None and f.observed_share < 0.995
+            else ""
+        )
         return (
             f"{f.traversal_count} traversals at a typical {f.typical_speed_mps * 3.6:.0f} km/h"
-            f"{' between ' + ends if ends else ''}{border}"
+            f"{' between ' + ends if ends else ''}{border}{inferred}"
         )
     if isinstance(f, BorderApproach):
         return (
@@ -340,22 +345,29 @@ def report_blocks(
     # ---- corridors
     if findings.corridors:
         blocks.append(Heading("Corridors", "corridors"))
-        blocks.append(Para("Routes vehicles travelled repeatedly, with their typical speed."))
+        blocks.append(
+            Para(
+                'Routes vehicles travelled repeatedly, with their typical speed. "Seen" is '
+                "the share of each line that tracks covered; the rest was inferred along "
+                "roads across stretches the radar did not see."
+            )
+        )
         blocks.append(
             Table(
                 "table-corridors",
-                ("id", "route", "traversals", "speed", "confidence"),
+                ("id", "route", "traversals", "speed", "seen", "confidence"),
                 tuple(
                     (
                         c.id,
                         _route(c),
                         str(c.traversal_count),
                         f"{c.typical_speed_mps * 3.6:.0f} km/h",
+                        "" if c.observed_share is None else f"{c.observed_share:.0%}",
                         str(c.confidence),
                     )
                     for c in findings.corridors
                 ),
-                (1.2, 4.0, 0.9, 0.8, 1.6),
+                (1.2, 3.4, 0.9, 0.8, 0.6, 1.6),
                 tuple(f"finding-{c.id}" for c in findings.corridors),
             )
         )
