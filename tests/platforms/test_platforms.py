@@ -87,3 +87,25 @@ def test_refuse_kinetic_walks_nested_documents() -> None:
     with pytest.raises(InputError, match=r"a\[0\]\.munitions"):
         refuse_kinetic({"a": [{"munitions": 2}]}, source="x")
     assert math.isfinite(AIRCRAFT["mq9"].endurance_s)
+
+
+def test_a_spec_built_in_code_is_recorded_against_its_kind() -> None:
+    """A sensor or aircraft built in code under a name of its own (not a catalogue name) is
+    recorded as the built-in profile of its kind plus every figure that differs, and reads
+    back with the same figures."""
+    from dataclasses import fields, replace
+
+    from standoff.platforms.catalogue import as_profile
+
+    lynx = replace(SENSORS["gmti"], name="lynx-b", fov_deg=150.0, max_slant_range_m=45_000.0)
+    rec = as_profile(lynx)
+    assert rec == {"profile": "gmti", "fov_deg": 150.0, "max_slant_range_m": 45_000.0}
+    back = resolve_sensor(rec, source="plan.json", field_path="extra.sensor_profiles.lynx-b")
+    plane = replace(AIRCRAFT["mq9"], name="mq9-er", endurance_s=30 * 3600.0)
+    back_plane = resolve_aircraft(
+        as_profile(plane), source="plan.json", field_path="extra.aircraft_profile"
+    )
+    for got, want in ((back, lynx), (back_plane, plane)):
+        for f in fields(want):
+            if f.name not in ("name", "sources"):
+                assert getattr(got, f.name) == getattr(want, f.name), f.name

@@ -177,12 +177,28 @@ def resolve_sensor(value: object, *, source: str, field_path: str) -> SensorSpec
 
 def as_profile(spec: AircraftSpec | SensorSpec) -> dict[str, Any]:
     """``spec`` as the mapping :func:`resolve_aircraft` / :func:`resolve_sensor` read back:
-    its built-in profile and the fields a mission changed (for a plan file)."""
-    base = (AIRCRAFT if isinstance(spec, AircraftSpec) else SENSORS)[spec.name]
+    its built-in profile and the fields a mission changed (for a plan file).  A spec built
+    in code under a name of its own is recorded against the built-in profile of its kind
+    (the first aircraft, or the first sensor of the same ``kind``), every figure that
+    differs from it included."""
+    if isinstance(spec, AircraftSpec):
+        base: AircraftSpec | SensorSpec | None = AIRCRAFT.get(spec.name) or next(
+            iter(AIRCRAFT.values())
+        )
+    else:
+        base = SENSORS.get(spec.name) or next(
+            (s for s in SENSORS.values() if s.kind == spec.kind), None
+        )
+    if base is None:
+        raise InputError(
+            "no built-in profile of this kind to record it against",
+            field="sensors",
+            value=f"{spec.name} ({getattr(spec, 'kind', '')})",
+        )
     changed = {
         f.name: float(getattr(spec, f.name))
         for f in fields(spec)
         if f.name not in ("name", "kind", "sources")
         and getattr(spec, f.name) != getattr(base, f.name)
     }
-    return {"profile": spec.name, **changed}
+    return {"profile": base.name, **changed}
