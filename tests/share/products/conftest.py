@@ -100,6 +100,7 @@ def findings() -> Findings:
                 ev(4, 5),
                 Confidence(0.7, "traversals"),
                 REL,
+                observed_share=0.8,
             ),
         ),
         approaches=(

@@ -140,6 +140,8 @@ def test_findings_events_carry_kind_confidence_and_their_own_marking(
     assert tag.get("probability") == "0.9000"
     corridor = by_uid["standoff.finding.corridor-1"]
     assert corridor.get("type") == "u-d-f"
+    remarks = corridor.findtext("detail/remarks") or ""
+    assert "80% of its line seen, the rest inferred along roads" in remarks
     links = [link.get("point") for link in corridor.findall("detail/link")]
     assert links == [
         "31.2200000,-111.4500000",

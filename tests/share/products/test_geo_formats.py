@@ -42,6 +42,8 @@ def test_geojson_is_rfc7946_with_evidence_confidence_and_marking(findings: Findi
     assert props["evidence"]["first_utc"].endswith("Z")
     alert = next(f for f in doc["features"] if f["id"] == "alert-1")
     assert alert["geometry"] == feat["geometry"]  # an alert is placed at its subject
+    corridor = next(f for f in doc["features"] if f["id"] == "corridor-1")
+    assert corridor["properties"]["observed_share"] == 0.8
 
 
 def test_partner_geojson_holds_only_released_findings(findings: Findings) -> None:
@@ -154,6 +156,8 @@ def test_kml_parses_and_validates_with_fastkml(findings: Findings, tmp_path: Pat
     assert json.loads(data["evidence"])["track_ids"] == [1, 2, 3]
     line = folders["Corridors"].features[0].geometry
     assert len(line.coords) == 3
+    corridor = {d.name: d.value for d in folders["Corridors"].features[0].extended_data.elements}
+    assert corridor["observed_share"] == "0.8"  # the rest of its line inferred along roads
 
 
 def test_kml_ids_are_valid_xml_ids(findings: Findings, tmp_path: Path) -> None:

@@ -264,7 +264,15 @@ def _summary(f: Finding) -> str:
     if isinstance(f, Site):
         return f"suspected site, {f.visit_count} visits, mean dwell {f.mean_dwell_s / 60:.0f} min"
     if isinstance(f, Corridor):
-        return f"corridor, {f.traversal_count} traversals at {f.typical_speed_mps * 3.6:.0f} km/h"
+        seen = (
+            f", {f.observed_share:.0%} of its line seen, the rest inferred along roads"
+            if f.observed_share is not None and f.observed_share < 0.995
+            else ""
+        )
+        return (
+            f"corridor, {f.traversal_count} traversals at {f.typical_speed_mps * 3.6:.0f} km/h"
+            f"{seen}"
+        )
     if isinstance(f, BorderApproach):
         return (
             f"border approach ({f.kind.replace('_', ' ')}) {f.border_distance_m:.0f} m from the "

@@ -273,6 +273,8 @@ def findings_to_kml(
         for key in ("marking", "kind", "confidence", "confidence_probability"):
             _k(_k(data, "Data", name=key), "value", str(props[key]))
         _k(_k(data, "Data", name="evidence"), "value", json.dumps(props["evidence"]))
+        if props.get("observed_share") is not None:
+            _k(_k(data, "Data", name="observed_share"), "value", str(props["observed_share"]))
         if geom["type"] == "Point":
             x, y = geom["coordinates"]
             _k(_k(mark, "Point"), "coordinates", f"{x},{y}")
