@@ -126,3 +126,18 @@ def test_no_carrying_when_the_timing_does_not_fit_the_road(info: RunInfo) -> Non
     mine = [c for c in corridors if set(c.evidence.track_ids) & set(range(700, 830))]
     assert len(mine) == 2
     assert {c.traversal_count for c in mine} == {4}
+
+
+def test_crop_and_distances() -> None:
+    """Cropping keeps the nodes inside the box and the pieces between them; distances
+    between node sets match one Dijkstra per source."""
+    a = (np.array([0.0, 3000.0]), np.array([0.0, 0.0]))
+    b = (np.array([3000.0, 3000.0]), np.array([0.0, 2000.0]))
+    roads = RoadMap.from_lines([a, b])
+    cut = roads.crop(-1.0, -1.0, 1500.0, 1.0)
+    assert len(cut.x_m) == 16  # 0, 100, ..., 1500 m
+    assert cut.graph.nnz == 2 * 15
+    _, ends = roads.nearest(np.array([0.0, 3000.0, 3000.0]), np.array([0.0, 0.0, 2000.0]))
+    d = roads.distances(ends[:1], ends, 10_000.0)
+    assert d[0] == pytest.approx([0.0, 3000.0, 5000.0], abs=1e-3)
+    assert np.isinf(roads.distances(ends[:1], ends, 4000.0)[0, 2])

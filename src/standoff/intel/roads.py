@@ -69,6 +69,25 @@ class RoadMap:
         g = _min_duplicates(np.r_[u, v], np.r_[v, u], np.r_[w, w], len(uniq))
         return cls(nx, ny, g, source)
 
+    def crop(self, x_min: float, y_min: float, x_max: float, y_max: float) -> RoadMap:
+        """The map's nodes within the box and the road pieces between them (a country's
+        map cut down to the area a run covers)."""
+        keep = (self.x_m >= x_min) & (self.x_m <= x_max) & (self.y_m >= y_min)
+        keep &= self.y_m <= y_max
+        idx = np.flatnonzero(keep)
+        g = self.graph[idx][:, idx].tocsr()
+        return RoadMap(self.x_m[idx], self.y_m[idx], g, self.source)
+
+    def distances(self, sources: IntArray, targets: IntArray, limit_m: float) -> FloatArray:
+        """Road distance from each of ``sources`` to each of ``targets`` (inf beyond
+        ``limit_m``), computed a few sources at a time so memory stays bounded on a large
+        map."""
+        out = np.full((len(sources), len(targets)), np.inf)
+        for k in range(0, len(sources), 64):  # chunks of sources, not points
+            d = dijkstra(self.graph, directed=False, indices=sources[k : k + 64], limit=limit_m)
+            out[k : k + 64] = np.asarray(d, dtype=np.float64)[:, targets]
+        return out
+
     def nearest(self, x_m: FloatArray, y_m: FloatArray) -> tuple[FloatArray, IntArray]:
         """Distance to and index of the nearest node of each position."""
         d, i = self._tree().query(np.column_stack([x_m, y_m]))

@@ -162,6 +162,16 @@ def find_corridors(
     if len(obs) < 2:
         return [], empty
     obs = _joined(obs, p)
+    if roads is not None:  # only the roads the analysis can reach from the tracks
+        pad = p.road_bridge_m + p.road_snap_m
+        roads = roads.crop(
+            float(obs.x_m.min()) - pad,
+            float(obs.y_m.min()) - pad,
+            float(obs.x_m.max()) + pad,
+            float(obs.y_m.max()) + pad,
+        )
+        if len(roads.x_m) < 2:
+            roads = None
     ids = obs.track_id
     first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     last = np.r_[first[1:] - 1, len(ids) - 1]
@@ -344,13 +354,12 @@ def _chained_along_roads(
     speed = np.hypot(obs.vx_mps[last[ends]], obs.vy_mps[last[ends]])
     limit = float(speed.max(initial=0.0)) * p.chain_gap_s * p.chain_speed_hi + p.join_radius_m
     src, at = np.unique(node_end, return_inverse=True)
-    dist = np.asarray(
-        dijkstra(roads.graph, directed=False, indices=src, limit=limit), dtype=np.float64
-    )
+    dst, to = np.unique(node_start, return_inverse=True)
+    dist = roads.distances(src, dst, limit)
     # Every (end, start) pair: road distance and time between them.
     i = np.repeat(np.arange(len(ends)), len(starts))
     j = np.tile(np.arange(len(starts)), len(ends))
-    road = dist[at.ravel()[i], node_start[j]]
+    road = dist[at.ravel()[i], to.ravel()[j]]
     dt = obs.t_s[first[starts[j]]] - obs.t_s[last[ends[i]]]
     v = speed[i] * dt
     ok = (
