@@ -288,6 +288,9 @@ def plan_summary(plan: MissionPlan, files: dict[str, Path], seconds: float) -> d
                 "area_km2": round(c.area_m2 / 1e6, 2),
                 "coverable_fraction": round(c.coverable_fraction, 4),
                 "coverage_efficiency": round(c.coverage_efficiency, 4),
+                "radar_sector_fraction": None
+                if c.radar_fraction is None
+                else round(c.radar_fraction, 4),
                 "on_station_s": round(c.on_station_s, 1),
                 "reachable": c.reachable,
             }
@@ -375,13 +378,20 @@ def _demo_plan(
         f"{plan.endurance_reserve_s / 3600:.1f} h endurance to spare"
     )
     table = Table(title="Coverage")
-    for col in ("AOI", "coverable fraction", "coverage efficiency", "on station h"):
+    for col in (
+        "AOI",
+        "coverable fraction",
+        "coverage efficiency",
+        "in radar sector",
+        "on station h",
+    ):
         table.add_column(col)
     for c in plan.coverage:
         table.add_row(
             c.name,
             f"{c.coverable_fraction:.2f}",
             f"{c.coverage_efficiency:.2f}",
+            "" if c.radar_fraction is None else f"{c.radar_fraction:.2f}",
             f"{c.on_station_s / 3600:.1f}",
         )
     console.print(table)

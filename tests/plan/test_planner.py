@@ -273,3 +273,27 @@ def test_fillet_is_tangent_to_both_legs_at_the_turn_radius() -> None:
     # Too short a leg for the arc, or no bend at all: no fillet.
     assert _fillet(a, v, v + np.array([300.0, 300.0]), 1_000.0, 50.0) is None
     assert _fillet(a, v, np.array([20_000.0, 0.0]), 1_000.0, 50.0) is None
+
+
+def test_radar_sector_share_is_what_the_aimed_sector_sweeps(
+    airspace: Airspace, demo_plan: MissionPlan
+) -> None:
+    """The share of each AOI the radar's 120° sector sweeps from the orbits is within what
+    the orbits cover; the altar valley, wider than the sector seen from its orbits, is
+    swept along well under its covered part.  With a 360° radar the sweep is the covered
+    part (to the 2 km sampling round the orbits)."""
+    for cov in demo_plan.coverage:
+        assert cov.radar_m2 is not None
+        assert cov.radar_m2 <= cov.covered_m2 * 1.01 + 1.0
+    valley = next(c for c in demo_plan.coverage if c.name == "altar-valley")
+    assert valley.radar_m2 is not None
+    assert valley.radar_m2 < 0.7 * valley.covered_m2
+    wide = plan_mission(
+        airspace,
+        parse_mission(_mission(sensors=[{"profile": "gmti", "fov_deg": 360}, "eoir"]), source="t"),
+    )
+    for cov in wide.coverage:
+        assert cov.radar_m2 is not None
+        assert cov.radar_m2 == pytest.approx(cov.covered_m2, rel=0.02)
+    eo_only = plan_mission(airspace, parse_mission(_mission(sensors=["eoir"]), source="t"))
+    assert all(c.radar_m2 is None for c in eo_only.coverage)

@@ -82,10 +82,21 @@ class AoiCoverage:
     geometry: dict[str, Any] = field(default_factory=dict)
     """The AOI itself: a GeoJSON Polygon or MultiPolygon (lon, lat), so that the sensors of
     a sortie know where to look (empty in plans written before it was recorded)."""
+    radar_m2: float | None = None
+    """Part the moving-target radar's azimuth sector sweeps from the plan's orbits, aimed as
+    the radar aims it (``platforms/footprint.py``): less than ``covered_m2`` when the AOIs in
+    reach are wider than the sector.  None: no such radar, or a plan from before."""
 
     @property
     def coverable_fraction(self) -> float:
         return self.coverable_m2 / self.area_m2 if self.area_m2 > 0 else 0.0
+
+    @property
+    def radar_fraction(self) -> float | None:
+        """Share of the AOI the radar's sector sweeps from the orbits."""
+        if self.radar_m2 is None:
+            return None
+        return self.radar_m2 / self.area_m2 if self.area_m2 > 0 else 0.0
 
     @property
     def coverage_efficiency(self) -> float:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
@@ -35,10 +35,14 @@ from standoff.geo.geodesy import WGS84, geodesic_interpolate
 from standoff.plan.mission_file import MissionRequest
 from standoff.plan.transit import shortest_path
 from standoff.platforms import as_profile
+from standoff.platforms.footprint import aimed_sector
 
 __all__ = ["PlannerOptions", "plan_mission"]
 
 FloatArray = npt.NDArray[np.float64]
+
+_RADAR_STEP_M = 2_000.0
+"""Spacing of the positions round an orbit from which the radar's sweep is drawn."""
 
 
 @dataclass(frozen=True)
@@ -728,6 +732,7 @@ def plan_mission(
             for i in kept
         ]
     )
+    radar_view = _radar_view(req, frame, aoi_xy, orbit_records)
     coverage: list[AoiCoverage] = []
     for aoi, a_xy, c_xy in zip(req.aois, aoi_xy, coverable_xy, strict=True):
         covered = shapely.intersection(c_xy, footprints).area
@@ -746,6 +751,9 @@ def plan_mission(
                 reachable=not lost,
                 note="does not fit the endurance with the other AOIs" if lost else "",
                 geometry=json.loads(shapely.to_geojson(aoi.geometry)),
+                radar_m2=None
+                if radar_view is None
+                else float(shapely.intersection(a_xy, radar_view).area),
             )
         )
     return MissionPlan(
@@ -838,3 +846,31 @@ def _look_point_report(
             }
         )
     return out
+
+
+def _radar_view(
+    req: MissionRequest,
+    frame: LocalFrame,
+    aoi_xy: list[BaseGeometry],
+    orbits: list[Orbit],
+) -> BaseGeometry | None:
+    """What the moving-target radar's azimuth sector sweeps from the orbits (local metres):
+    the union of its aimed sectors (``platforms.footprint.aimed_sector``, the simulator's
+    rule) from positions every ``_RADAR_STEP_M`` round each orbit.  None without a
+    moving-target radar."""
+    gmti = next((s for s in req.sensors if s.kind == "gmti"), None)
+    if gmti is None or not orbits:
+        return None
+    aois = shapely.union_all(aoi_xy)
+    r_min, r_max = gmti.ground_min_m(req.altitude_m), gmti.ground_reach_m(req.altitude_m)
+    half = np.pi if gmti.fov_deg >= 360.0 else float(np.radians(gmti.fov_deg) / 2.0)
+    views: list[BaseGeometry] = []
+    for o in orbits:  # a handful of orbits, tens of positions each
+        ox, oy = (np.asarray(v, dtype=np.float64) for v in frame.to_xy(o.lon_deg, o.lat_deg))
+        along = np.r_[0.0, np.cumsum(np.hypot(np.diff(ox), np.diff(oy)))]
+        s = np.arange(0.0, max(along[-1], 1.0), _RADAR_STEP_M)
+        for x, y in zip(np.interp(s, along, ox), np.interp(s, along, oy), strict=True):
+            aimed = aimed_sector(float(x), float(y), r_min, r_max, half, aois)
+            if aimed is not None:
+                views.append(aimed[1])
+    return shapely.union_all(views) if views else Polygon()

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from standoff.platforms import SensorSpec
+from standoff.platforms.footprint import aimed_sector
 from standoff.sim.scenario import EoirSettings, GmtiSettings
 
 __all__ = [
@@ -101,22 +101,6 @@ def gmti_pd(
     return np.asarray(settings.pd_max * range_factor * graze, dtype=np.float64)
 
 
-def _sector_polygon(
-    x_m: float, y_m: float, r_min: float, r_max: float, centre: float, half: float
-) -> BaseGeometry:
-    """The annulus sector as a polygon (azimuths clockwise from north, radians)."""
-    n = max(8, int(np.degrees(2.0 * half)))
-    az = centre + np.linspace(-half, half, n)
-    outer = np.column_stack([x_m + r_max * np.sin(az), y_m + r_max * np.cos(az)])
-    if half >= np.pi:
-        inner = np.column_stack([x_m + r_min * np.sin(az), y_m + r_min * np.cos(az)])
-        return Polygon(outer, [inner[::-1]]) if r_min > 0 else Polygon(outer)
-    if r_min <= 0:
-        return Polygon(np.vstack([[[x_m, y_m]], outer]))
-    inner = np.column_stack([x_m + r_min * np.sin(az), y_m + r_min * np.cos(az)])[::-1]
-    return Polygon(np.vstack([outer, inner]))
-
-
 @dataclass(frozen=True, slots=True)
 class GmtiFootprint:
     """One scan's footprint: the annulus sector (``centre_rad``, ``half_rad``) clipped to
@@ -143,18 +127,10 @@ def gmti_footprint(
         centre = float(np.arctan2(look.aim_x_m - look.x_m, look.aim_y_m - look.y_m))
         area = half * (r_max**2 - r_min**2)
         return GmtiFootprint(r_min, r_max, centre, half, None, float(area))
-    ring = _sector_polygon(look.x_m, look.y_m, r_min, r_max, 0.0, np.pi)
-    visible = shapely.intersection(aois, ring)
-    if visible.is_empty or visible.area <= 0:
+    aimed = aimed_sector(look.x_m, look.y_m, r_min, r_max, half, aois)
+    if aimed is None:
         return None
-    c = visible.centroid
-    centre = float(np.arctan2(c.x - look.x_m, c.y - look.y_m))
-    if half < np.pi:
-        visible = shapely.intersection(
-            visible, _sector_polygon(look.x_m, look.y_m, r_min, r_max, centre, half)
-        )
-        if visible.is_empty or visible.area <= 0:
-            return None
+    centre, visible = aimed
     shapely.prepare(visible)
     return GmtiFootprint(r_min, r_max, centre, half, visible, float(visible.area))
 

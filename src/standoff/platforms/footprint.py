@@ -1,0 +1,52 @@
+"""Where a moving-target radar looks: its annulus sector, aimed at the areas of interest.
+
+One rule for the planner and the simulator: from ``(x, y)`` (local metres) the radar sees
+the ground annulus [``r_min``, ``r_max``]; with areas of interest it aims its azimuth
+sector (``half`` radians either side) at the centroid of the AOIs inside the annulus and
+looks at the AOIs within that sector.  Azimuths are clockwise from north.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+
+__all__ = ["aimed_sector", "sector_polygon"]
+
+
+def sector_polygon(
+    x_m: float, y_m: float, r_min: float, r_max: float, centre: float, half: float
+) -> BaseGeometry:
+    """The annulus sector as a polygon (azimuths clockwise from north, radians)."""
+    n = max(8, int(np.degrees(2.0 * half)))
+    az = centre + np.linspace(-half, half, n)
+    outer = np.column_stack([x_m + r_max * np.sin(az), y_m + r_max * np.cos(az)])
+    if half >= np.pi:
+        inner = np.column_stack([x_m + r_min * np.sin(az), y_m + r_min * np.cos(az)])
+        return Polygon(outer, [inner[::-1]]) if r_min > 0 else Polygon(outer)
+    if r_min <= 0:
+        return Polygon(np.vstack([[[x_m, y_m]], outer]))
+    inner = np.column_stack([x_m + r_min * np.sin(az), y_m + r_min * np.cos(az)])[::-1]
+    return Polygon(np.vstack([outer, inner]))
+
+
+def aimed_sector(
+    x_m: float, y_m: float, r_min: float, r_max: float, half: float, aois: BaseGeometry
+) -> tuple[float, BaseGeometry] | None:
+    """The sector's centre azimuth and the part of ``aois`` it sees from ``(x_m, y_m)``;
+    None when no AOI lies within the annulus (or the sector sees none of it)."""
+    ring = sector_polygon(x_m, y_m, r_min, r_max, 0.0, np.pi)
+    visible = shapely.intersection(aois, ring)
+    if visible.is_empty or visible.area <= 0:
+        return None
+    c = visible.centroid
+    centre = float(np.arctan2(c.x - x_m, c.y - y_m))
+    if half < np.pi:
+        visible = shapely.intersection(
+            visible, sector_polygon(x_m, y_m, r_min, r_max, centre, half)
+        )
+        if visible.is_empty or visible.area <= 0:
+            return None
+    return centre, visible
