@@ -54,8 +54,8 @@ ends in one corridor and goes on in another, and where a corridor's trace is in 
 Over 12 re-seeded demo worlds the road map took the mean route recall from 0.33 to 0.39 and
 the mean share of convoy-1's road covered from 0.66 to 0.75; over 12 others from 0.33 to
 0.36.  On the demo run it carries convoy-1's corridor across the two stretches the radar
-never saw (0.51 to 0.98 of its road).  The parts of a line inferred along roads are not
-told apart from the observed ones.
+never saw (0.51 to 0.98 of its road).  Each corridor states the share of its line that
+tracks covered (``observed_share``); the rest was inferred.
 
 Confidence: ``logistic(-2.0 + 1.5 ln(1+traversals) + 0.5 ln(1+detections/50))``.
 """
@@ -128,6 +128,7 @@ class CorridorParams:
     road_snap_m: float = 300.0
     """With a road map: cells of the trace this close to a road can be joined along it."""
     road_bridge_m: float = 12000.0
+    """With a road map: the longest road joining two pieces of a corridor's trace."""
     road_piece_share: float = 0.25
     """With a road map: pieces of a trace whose best cell has less than this share of the
     trace's best support are not joined to others (passing traffic, not the route)."""
@@ -136,7 +137,9 @@ class CorridorParams:
     in another (see ``_chained_along_roads``)."""
     chain_speed_lo: float = 0.4
     chain_speed_hi: float = 1.6
-    """With a road map: the longest road joining two pieces of a corridor's trace."""
+    """With a road map: the road distance between a drive's pieces must lie between these
+    multiples of the speed at the first piece's end times the gap (give or take
+    ``join_radius_m``)."""
 
 
 @dataclass(frozen=True)
@@ -337,8 +340,8 @@ def _chained_along_roads(
     ``j`` starts 0..``chain_gap_s`` after ``i`` ended and the road distance between them
     (both within ``road_snap_m`` of a road) fits ``i``'s speed over the gap: between
     ``chain_speed_lo`` and ``chain_speed_hi`` times it, give or take ``join_radius_m``.  Two
-    components are joined when at least ``min_traversals`` trajectories of one are so
-    continued in the other (several vehicles of one convoy, or several passes)."""
+    components are joined when that happens on at least ``min_traversals`` passes (chain
+    ends more than ``same_pass_s`` apart): one chance meeting does not make one route."""
     cont = np.zeros(len(first), dtype=bool)
     conv = np.flatnonzero(convoy)
     if len(conv) < 2:
