@@ -10,6 +10,7 @@ carry a route across stretches the radar could not see (see ``intel/routes.py``)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,7 @@ class RoadMap:
 
     def nearest(self, x_m: FloatArray, y_m: FloatArray) -> tuple[FloatArray, IntArray]:
         """Distance to and index of the nearest node of each position."""
-        d, i = self._tree().query(np.column_stack([x_m, y_m]))
+        d, i = self._tree.query(np.column_stack([x_m, y_m]))
         return np.asarray(d, dtype=np.float64), np.asarray(i, dtype=np.int64)
 
     def shortest_from(
@@ -112,12 +113,9 @@ class RoadMap:
             np.asarray(src, dtype=np.int64),
         )
 
+    @cached_property
     def _tree(self) -> cKDTree:
-        tree = self.__dict__.get("_kd")
-        if tree is None:
-            tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
-            object.__setattr__(self, "_kd", tree)
-        return tree
+        return cKDTree(np.column_stack([self.x_m, self.y_m]))
 
 
 def _min_duplicates(u: IntArray, v: IntArray, w: FloatArray, m: int) -> csr_matrix:

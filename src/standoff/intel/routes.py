@@ -120,7 +120,7 @@ class CorridorParams:
     """A trajectory starting (ending) this close to a site, driving away (towards), is a
     candidate traversal."""
     bridge_m: float = 600.0
-    """Pieces of a corridor's trace this close are joined (see ``_bridged``)."""
+    """Pieces of a corridor's trace this close are joined (see ``_bridges``)."""
     trace_step_m: float = 2000.0
     """Consecutive points of a track farther apart than this are not joined in the trace."""
     lone_weight: float = 0.25
@@ -468,7 +468,7 @@ def _trace(
 ) -> _Trace | None:
     """Points fall in ``bin_m`` cells; consecutive points of one member (at most
     ``trace_step_m`` apart) link their cells, pieces of the graph are bridged (see
-    ``_bridged``); a link's support is the summed ``weight`` of the members that drove it (a
+    ``_bridges``); a link's support is the summed ``weight`` of the members that drove it (a
     bridge: the smaller support of its two cells)."""
     if len(x) < 2:
         return None
@@ -496,9 +496,8 @@ def _trace(
         np.bincount(visits[:, 0], weights=weight[visits[:, 1]], minlength=n), dtype=np.float64
     )
     a, b = pairs[:, 0], pairs[:, 1]
-    ba, bb = _bridged(cx, cy, a, b, p.bridge_m)
-    ba, bb = ba[len(a) :], bb[len(b) :]
-    a, b = np.r_[a, np.minimum(ba, bb)], np.r_[b, np.maximum(ba, bb)]
+    ba, bb = _bridges(cx, cy, a, b, p.bridge_m)
+    a, b = np.r_[a, ba], np.r_[b, bb]
     support = np.r_[support, np.minimum(cell_support[ba], cell_support[bb])]
     return _Trace(cell, cx, cy, a, b, support, cell_support)
 
@@ -623,24 +622,25 @@ def _against_traffic(
     return bool(np.sum(np.sign(s1 - s0)) < 0)
 
 
-def _bridged(
+def _bridges(
     cx: FloatArray, cy: FloatArray, a: IntArray, b: IntArray, bridge_m: float
 ) -> tuple[IntArray, IntArray]:
-    """The trace edges plus bridges between pieces of the trace: cells of different pieces
-    (connected parts of the graph) within ``bridge_m`` of each other are linked, so a route
-    whose parts were traced by tracks a lane of cells apart (or lost in a turn) is one line
-    without detours, while cells of one piece (two roads already joined elsewhere) get no
-    shortcut."""
+    """Bridges between pieces of the trace (cells ``cx, cy`` linked by ``a``-``b``): cells of
+    different pieces (connected parts of the graph) within ``bridge_m`` of each other, as
+    pairs ``i < j``, so a route whose parts were traced by tracks a lane of cells apart (or
+    lost in a turn) is one line without detours, while cells of one piece (two roads
+    already joined elsewhere) get no shortcut."""
     n = len(cx)
+    none = np.zeros(0, dtype=np.int64)
     g = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     k, piece = connected_components(g, directed=False)
     if k < 2:
-        return a, b
+        return none, none
     pairs = cKDTree(np.column_stack([cx, cy])).query_pairs(bridge_m, output_type="ndarray")
     if not len(pairs):
-        return a, b
+        return none, none
     pairs = pairs[piece[pairs[:, 0]] != piece[pairs[:, 1]]]
-    return np.r_[a, pairs[:, 0]], np.r_[b, pairs[:, 1]]
+    return pairs[:, 0], pairs[:, 1]
 
 
 def _site_near(sites: list[Site], info: RunInfo, xy: FloatArray, radius_m: float) -> str | None:

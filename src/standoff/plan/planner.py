@@ -863,7 +863,7 @@ def _radar_view(
         return None
     aois = shapely.union_all(aoi_xy)
     r_min, r_max = gmti.ground_min_m(req.altitude_m), gmti.ground_reach_m(req.altitude_m)
-    half = np.pi if gmti.fov_deg >= 360.0 else float(np.radians(gmti.fov_deg) / 2.0)
+    half = gmti.half_fov_rad
     views: list[BaseGeometry] = []
     for o in orbits:  # a handful of orbits, tens of positions each
         ox, oy = (np.asarray(v, dtype=np.float64) for v in frame.to_xy(o.lon_deg, o.lat_deg))

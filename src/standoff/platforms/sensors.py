@@ -48,6 +48,12 @@ class SensorSpec:
         """Farthest ground distance the sensor reaches from ``alt_m``."""
         return float(ground_range_m(self.max_slant_range_m, alt_m))
 
+    @property
+    def half_fov_rad(self) -> float:
+        """Half the field of view in radians (a GMTI's azimuth sector either side of where it
+        is aimed); pi for a radar that sees all round."""
+        return float(np.pi) if self.fov_deg >= 360.0 else float(np.radians(self.fov_deg) / 2.0)
+
     def ground_min_m(self, alt_m: float) -> float:
         """Nearest ground distance the sensor sees (its blind ring below the aircraft)."""
         return float(ground_range_m(self.min_slant_range_m, alt_m))

@@ -122,7 +122,7 @@ def gmti_footprint(
     h = look.alt_m
     r_max = spec.ground_reach_m(h)
     r_min = spec.ground_min_m(h)
-    half = np.pi if spec.fov_deg >= 360.0 else float(np.radians(spec.fov_deg) / 2.0)
+    half = spec.half_fov_rad
     if aois is None:
         centre = float(np.arctan2(look.aim_x_m - look.x_m, look.aim_y_m - look.y_m))
         area = half * (r_max**2 - r_min**2)
@@ -257,7 +257,7 @@ def eoir_footprint(look: Look, spec: SensorSpec) -> EoirFootprint | None:
     reach = min(spec.ground_reach_m(h), float(np.sqrt(max(spec.max_slant_range_m**2 - h * h, 0))))
     if aim_rg > reach:
         return None
-    half = float(np.radians(spec.fov_deg) / 2.0)
+    half = spec.half_fov_rad
     depression = float(np.arctan2(h, aim_rg))
     near = h / np.tan(min(depression + half, np.pi / 2.0))
     far = h / np.tan(depression - half) if depression - half > 1e-6 else np.inf
