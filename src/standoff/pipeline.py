@@ -557,6 +557,12 @@ def _demo_products(
         f"places where passing traffic parks), recall {ev['sites']['recall']}; route recall "
         f"{ev['routes']['recall']}; approach recall {ev['approaches']['recall']}"
     )
+    if summary["corridors_seen"]:
+        console.print(
+            "corridors, share of each line that tracks covered (the rest inferred along "
+            "roads): "
+            + ", ".join(f"{cid} {share:.0%}" for cid, share in summary["corridors_seen"].items())
+        )
     console.print(
         f"products: owner's edition {len(owner)} files, MEX edition {len(partner)} files "
         f"({stage / 'MEX' / 'report.pdf'})"
@@ -1225,6 +1231,7 @@ def run_analysis(
         "alerts": len(findings.alerts),
         "own_territory": sum(1 for f in findings.all() if f.own_territory),
         "roads": str(roads) if roads is not None else None,
+        "corridors_seen": {c.id: c.observed_share for c in findings.corridors},
     }
     if evaluate:
         summary["evaluation"] = score(findings, run_dir, info)

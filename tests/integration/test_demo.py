@@ -171,6 +171,14 @@ def test_demo_products_stage(demo_dir: Path) -> None:
     findings = json.loads((stage / "findings.json").read_text())
     own = {s["id"] for s in findings["sites"] if s["own_territory"]}
     assert not own & {f["id"] for f in partner["features"]}
+    # The demo's analysis used the run's road map, and says how much of each corridor
+    # tracks covered.
+    analysis = summary["analysis"]
+    assert analysis["roads"] == str(demo_dir / "run" / "roads.geojson")
+    assert analysis["corridors_seen"] == {
+        c["id"]: c["observed_share"] for c in findings["corridors"]
+    }
+    assert all(0.0 < s <= 1.0 for s in analysis["corridors_seen"].values())
 
 
 def test_demo_data_served_to_the_console(demo_dir: Path) -> None:
