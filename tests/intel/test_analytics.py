@@ -7,6 +7,7 @@ import pytest
 import shapely
 
 from standoff.airspace import Airspace
+from standoff.domain.findings import Corridor
 from standoff.intel import (
     cluster_points,
     detect_stops,
@@ -326,28 +327,41 @@ def test_drives_first_seen_away_from_a_site_are_traversals(info: RunInfo) -> Non
 
 
 def _route_and_branch(
-    info: RunInfo, airspace: Airspace
+    info: RunInfo, airspace: Airspace, short_deg: float = 0.004
 ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """A convoy route from SITE west 8 km to a junction, then north to the border; and a
-    branch from the same junction 20 km on to the west."""
+    """A convoy route from SITE west 8 km to a junction, then north to ``short_deg`` south of
+    the border; and a branch from the same junction 20 km on to the west."""
     jx = SITE[0] - 8000.0
     jlon, _ = info.frame.to_lonlat(np.array([jx]), np.array([SITE[1]]))
     lon = float(jlon[0])
-    _, by = info.frame.to_xy(np.array([lon]), np.array([_border_lat(airspace, lon) - 0.004]))
+    _, by = info.frame.to_xy(np.array([lon]), np.array([_border_lat(airspace, lon) - short_deg]))
     junction = (jx, SITE[1])
     return [SITE, junction, (jx, float(by[0]))], [SITE, junction, (jx - 20000.0, SITE[1])]
 
 
+def _line_xy(info: RunInfo, corridor: Corridor) -> shapely.LineString:
+    lon, lat = np.asarray(corridor.path_lonlat_deg).T
+    return shapely.LineString(np.column_stack(info.frame.to_xy(lon, lat)))
+
+
+def _off_line_m(road: list[tuple[float, float]], line: shapely.LineString) -> float:
+    """How far ``line`` strays from the polyline ``road`` at most (probed along the road)."""
+    r = shapely.LineString(road)
+    probe = shapely.line_interpolate_point(r, np.linspace(0.0, r.length, 200))
+    return float(np.max(shapely.distance(probe, line)))
+
+
 def test_corridor_line_follows_the_convoys_not_a_longer_branch(info: RunInfo) -> None:
-    """Convoys drive from the site to the border; lone vehicles leave the site by the same
-    road and drive on along a longer branch.  Convoy passes seen only up to the junction
-    put both in one corridor.  Its line follows the convoys' road to the border (a lone
-    drive supports the trace a quarter as much as a convoy's); the longest path through
-    the trace, from the branch's end to the border, would leave out the site's road, and
+    """Convoys drive from the site to a point 7 km short of the border (no route to the
+    border, so the line is the corridor's heaviest path); lone vehicles leave the site by
+    the same road and drive on along a longer branch.  Convoy passes seen only up to the
+    junction put both in one corridor.  Its line follows the convoys' road (a lone drive
+    supports the trace a quarter as much as a convoy's); the longest path through the
+    trace, from the branch's end to the convoys' end, would leave out the site's road, and
     it is what the line becomes when a lone drive counts as much as a convoy's."""
     airspace = Airspace.load()
     sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
-    route, branch = _route_and_branch(info, airspace)
+    route, branch = _route_and_branch(info, airspace, short_deg=0.065)
     to_junction = 8000.0 / shapely.LineString(route).length
     runs = [
         leg
@@ -366,18 +380,83 @@ def test_corridor_line_follows_the_convoys_not_a_longer_branch(info: RunInfo) ->
         )
         mine = [c for c in corridors if set(c.evidence.track_ids) & {700, 701, 702, 703}]
         assert len(mine) == 1
+        assert mine[0].border_lat_deg is None
         assert set(mine[0].evidence.track_ids) >= {800, 801, 802, 803, 804, 805}
-        lon, lat = np.asarray(mine[0].path_lonlat_deg).T
-        lines[weight] = shapely.LineString(np.column_stack(info.frame.to_xy(lon, lat)))
-    road = shapely.LineString(route)
-    probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 200))
+        lines[weight] = _line_xy(info, mine[0])
     branch_end = shapely.Point(branch[-1])
     line = lines[CorridorParams().lone_weight]
-    assert float(np.max(shapely.distance(probe, line))) < 300.0
+    assert _off_line_m(route, line) < 300.0
     assert shapely.distance(branch_end, line) > 15000.0
     # Counted like convoys, the lone drives pull the line onto their branch.
     assert shapely.distance(branch_end, lines[1.0]) < 500.0
-    assert float(np.max(shapely.distance(probe, lines[1.0]))) > 5000.0
+    assert _off_line_m(route, lines[1.0]) > 5000.0
+
+
+def test_a_sites_route_to_the_border_is_drawn_whatever_the_branches(info: RunInfo) -> None:
+    """The same convoys drive on to the border.  The corridor's line is the site's route to
+    the border, however much the lone drives along the longer branch weigh; they are no
+    evidence of it."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    route, branch = _route_and_branch(info, airspace)
+    to_junction = 8000.0 / shapely.LineString(route).length
+    runs = [
+        leg
+        for k, b in enumerate([1.0, to_junction, 1.0, to_junction])
+        for leg in _convoy_legs(700 + k, 20000.0 + 3000 * k, route, 0.0, b)
+    ]
+    lone = [_leg_points(800 + k, 21500.0 + 2000 * k, branch, 0.02, 1.0) for k in range(6)]
+    for weight in (CorridorParams().lone_weight, 1.0):
+        corridors, _ = find_corridors(
+            table(*_site_visits(6), *runs, *lone),
+            info,
+            airspace,
+            sites,
+            CorridorParams(lone_weight=weight),
+        )
+        mine = [c for c in corridors if set(c.evidence.track_ids) & {700, 701, 702, 703}]
+        assert len(mine) == 1
+        assert mine[0].from_site_id == sites[0].id
+        assert mine[0].border_lat_deg is not None
+        assert mine[0].traversal_count == 4
+        assert not set(mine[0].evidence.track_ids) & {800, 801, 802, 803, 804, 805}
+        line = _line_xy(info, mine[0])
+        assert _off_line_m(route, line) < 300.0
+        assert shapely.distance(shapely.Point(branch[-1]), line) > 15000.0
+
+
+def test_two_routes_that_share_a_road_are_two_corridors(info: RunInfo) -> None:
+    """Convoys leave the site by one road and, at a junction 8 km on, some turn north to the
+    border and some drive west to another border crossing 20 km away.  Their drives share
+    the site's road, so they are one component, yet each route is drawn whole, with the
+    passes that drove it (the heaviest path alone would draw only the longer one).  The
+    shared road is evidence of both."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    north, _ = _route_and_branch(info, airspace)
+    jx, jy = north[1]
+    west_lon = float(info.frame.to_lonlat(np.array([jx - 20000.0]), np.array([jy]))[0][0])
+    _, wy = info.frame.to_xy(np.array([west_lon]), np.array([_border_lat(airspace, west_lon)]))
+    west = [SITE, (jx, jy), (jx - 20000.0, jy), (jx - 20000.0, float(wy[0]) - 400.0)]
+    runs = [
+        leg
+        for k in range(3)
+        for path, base in ((north, 700), (west, 720))
+        for leg in _convoy_legs(base + k, 20000.0 + 6000 * k + 3000 * (base == 720), path, 0, 1)
+    ]
+    corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
+    mine = [c for c in corridors if c.border_lat_deg is not None]
+    assert len(mine) == 2
+    by_route = {}
+    for c in mine:
+        line = _line_xy(info, c)
+        name = "north" if _off_line_m(north, line) < 300.0 else "west"
+        assert _off_line_m(north if name == "north" else west, line) < 300.0
+        assert c.from_site_id == sites[0].id
+        assert c.traversal_count == 3
+        by_route[name] = set(c.evidence.track_ids)
+    assert by_route["north"] == {700, 701, 702, 750, 751, 752}
+    assert by_route["west"] == {720, 721, 722, 770, 771, 772}
 
 
 def test_drive_lost_in_a_turn_is_joined_across_it(info: RunInfo) -> None:
