@@ -293,10 +293,9 @@ def _along(
     """The members (of ``n``) at least ``overlap_share`` of whose points ``x, y`` lie within
     ``link_m`` of ``line``."""
     near = shapely.distance(shapely.points(x, y), shapely.linestrings(line)) <= p.link_m
-    share = np.bincount(member, weights=near, minlength=n) / np.maximum(
-        np.bincount(member, minlength=n), 1
-    )
-    return np.flatnonzero((share >= p.overlap_share) & (np.bincount(member, minlength=n) > 0))
+    count = np.bincount(member, minlength=n)
+    share = np.bincount(member, weights=near, minlength=n) / np.maximum(count, 1)
+    return np.flatnonzero((share >= p.overlap_share) & (count > 0))
 
 
 def _corridor(
@@ -424,8 +423,9 @@ def _chained_along_roads(
     ``road_snap_m`` of a road) fits ``i``'s speed over the time between them: between
     ``chain_speed_lo`` and ``chain_speed_hi`` times it, give or take ``join_radius_m``.  The
     reference is ``i``'s end (``j`` starting 0..``chain_gap_s`` later; the speed at the end)
-    or ``i``'s start (``j`` starting up to ``chain_gap_s`` after ``i`` ended; ``i``'s mean
-    speed): a convoy's vehicles are tracked in turns, and a trajectory's end is often where
+    or ``i``'s start (``j`` starting up to ``chain_gap_s`` after ``i`` ended; within
+    ``chain_start_tolerance`` of ``i``'s median speed): a convoy's vehicles are tracked in
+    turns, and a trajectory's end is often where
     the tracker lost its vehicle or took up another one, while its start, where a drive
     leaves a site, is where the drive began.  Two components are joined when that happens
     on at least ``min_traversals`` passes (chain ends more than ``same_pass_s`` apart): one
@@ -734,8 +734,8 @@ def _route_lines(
     The trace (see ``_trace``) is a graph of cells with links supported by the members
     that drove them; with a road map, its pieces are joined along roads (see
     ``_road_bridges``).  On the graph's maximum-support spanning tree, every path from a
-    found site (within ``site_leave_m`` of a cell) to the border (a cell within
-    ``near_border_m`` of it; one end per stretch of such cells, the nearest the line) at
+    found site (within ``site_leave_m`` of a cell) to a leaf of the tree within
+    ``near_border_m`` of the border, at
     least ``convoy_share`` of whose length convoys drove (links with a convoy support of 1
     or more) is a line, unless ``route_new_share`` of its length is not new (heaviest paths
     first, a path's weight being the sum of its links' length x support).  A corridor with
