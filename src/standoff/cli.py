@@ -321,26 +321,9 @@ def _print_plan_summary(summary: dict[str, Any]) -> None:
         f"transit {summary['transit_s'] / 3600:.1f} h, "
         f"endurance reserve {summary['endurance_reserve_s'] / 3600:.1f} h"
     )
-    table = Table(
-        "AOI",
-        "priority",
-        "coverable fraction",
-        "coverage efficiency",
-        "in radar sector",
-        "on station h",
-    )
-    for aoi in summary["aoi"]:
-        sector = aoi.get("radar_sector_fraction")
-        table.add_row(
-            aoi["name"],
-            f"{aoi['priority']:g}",
-            f"{aoi['coverable_fraction']:.2f}",
-            f"{aoi['coverage_efficiency']:.2f}",
-            "" if sector is None else f"{sector:.2f}",
-            f"{aoi['on_station_s'] / 3600:.1f}",
-        )
-    out.print(table)
-    from standoff.pipeline import look_point_lines
+    from standoff.pipeline import coverage_table, look_point_lines
+
+    out.print(coverage_table(summary["aoi"]))
 
     for line in look_point_lines(summary["look_points"]):
         out.print(line)

@@ -266,6 +266,31 @@ def look_point_lines(points: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def coverage_table(aois: list[dict[str, Any]], title: str | None = None) -> Table:
+    """The plan's coverage per AOI (the ``aoi`` rows of :func:`plan_summary`), as
+    ``standoff plan`` and the demo print it."""
+    table = Table(
+        "AOI",
+        "priority",
+        "coverable fraction",
+        "coverage efficiency",
+        "in radar sector",
+        "on station h",
+        title=title,
+    )
+    for aoi in aois:
+        sector = aoi.get("radar_sector_fraction")
+        table.add_row(
+            aoi["name"],
+            f"{aoi['priority']:g}",
+            f"{aoi['coverable_fraction']:.2f}",
+            f"{aoi['coverage_efficiency']:.2f}",
+            "" if sector is None else f"{sector:.2f}",
+            f"{aoi['on_station_s'] / 3600:.1f}",
+        )
+    return table
+
+
 def plan_summary(plan: MissionPlan, files: dict[str, Path], seconds: float) -> dict[str, Any]:
     """The plan's figures as a JSON-able mapping (what ``standoff plan --json`` prints)."""
     return {
@@ -377,24 +402,7 @@ def _demo_plan(
         f"{plan.on_station_s / 3600:.1f} h on station, {plan.transit_s / 3600:.1f} h transit, "
         f"{plan.endurance_reserve_s / 3600:.1f} h endurance to spare"
     )
-    table = Table(title="Coverage")
-    for col in (
-        "AOI",
-        "coverable fraction",
-        "coverage efficiency",
-        "in radar sector",
-        "on station h",
-    ):
-        table.add_column(col)
-    for c in plan.coverage:
-        table.add_row(
-            c.name,
-            f"{c.coverable_fraction:.2f}",
-            f"{c.coverage_efficiency:.2f}",
-            "" if c.radar_fraction is None else f"{c.radar_fraction:.2f}",
-            f"{c.on_station_s / 3600:.1f}",
-        )
-    console.print(table)
+    console.print(coverage_table(summary["aoi"], title="Coverage"))
     for line in look_point_lines(plan.extra.get("look_points", [])):
         console.print(line)
     return {

@@ -44,10 +44,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from standoff.api.errors import status_and_code
 from standoff.core.errors import (
-    Conflict,
     InputError,
     IntegrityError,
-    NotFound,
     StandoffError,
 )
 from standoff.domain.marking import Marking
@@ -508,16 +506,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     @app.exception_handler(StandoffError)
     async def standoff_error(_r: Request, exc: StandoffError) -> JSONResponse:
         status, code = status_and_code(exc)  # the codes a failed job records too
-        if isinstance(exc, NotFound | Conflict):
+        if isinstance(exc, InputError):  # NotFound and Conflict too: name field and value
             return _envelope(status, code, str(exc), exc.field, exc.value)
-        if isinstance(exc, InputError):
-            return _envelope(
-                status,
-                code,
-                exc.message if hasattr(exc, "message") else str(exc),
-                getattr(exc, "field", None),
-                getattr(exc, "value", None),
-            )
         if code == "unavailable":
             return _envelope(status, code, "the store is unavailable")
         return _envelope(status, code, str(exc))

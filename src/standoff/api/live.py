@@ -169,14 +169,17 @@ class LiveTracking:
         tracked = skipped = 0
         ids = np.asarray(det_id, dtype=object)
         sensors = np.asarray(sensor)
-        times = np.unique(time_ns)
+        # One sort groups the batch into scans (a stable sort keeps each scan's order).
+        order = np.argsort(time_ns, kind="stable")
+        times, at = np.unique(np.asarray(time_ns)[order], return_index=True)
+        scans = np.split(order, at[1:])
         one_scan = len(times) == 1
         with self._accept:
-            for t in times:
+            for t, rows in zip(times, scans, strict=True):
                 if t <= run.last_ns:
                     skipped += 1
                     continue
-                sel = slice(None) if one_scan else np.flatnonzero(time_ns == t)
+                sel = slice(None) if one_scan else rows
                 run.last_ns = int(t)
                 with self._lock:
                     self._pending += 1

@@ -256,6 +256,9 @@ def find_corridors(
         return t0[np.r_[True, np.diff(t0) > p.same_pass_s]] if len(t0) else t0
 
     convoy_weight = convoy[cand].astype(np.float64)
+    ctx = _Candidates(
+        obs, first, last, cand, px, py, pvx, pvy, sites, site_xy, info, airspace, p, marking
+    )
     for c in np.unique(comp):  # loop over components (a handful), not points
         members = np.flatnonzero(comp == c)
         if len(passes_of(members)) < p.min_traversals:
@@ -273,11 +276,8 @@ def find_corridors(
                 continue
             rows_of.append(mine)
             corridors.append(
-                _corridor(
-                    len(corridors) + 1, ln, mine, passes, np.isin(cg, mine), obs, first, last,
-                    cand, px, py, pvx, pvy, sites, site_xy, info, airspace, p, marking,
-                )
-            )  # fmt: skip
+                _corridor(len(corridors) + 1, ln, mine, passes, np.isin(cg, mine), ctx)
+            )
     taken = np.concatenate(rows_of) if rows_of else np.zeros(0, np.int64)
     which = np.repeat(np.arange(len(rows_of)), [len(r) for r in rows_of])
     free = np.setdiff1d(np.arange(nc), taken)
@@ -298,46 +298,59 @@ def _along(
     return np.flatnonzero((share >= p.overlap_share) & (count > 0))
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    """What every corridor of one run is drawn from: the observed rows (``first``/``last``
+    row of each trajectory), the candidate trajectories ``cand`` and their rows' positions
+    and velocities (``px``... in candidate order), the found sites and the run's context."""
+
+    obs: TrackTable
+    first: IntArray
+    last: IntArray
+    cand: IntArray
+    px: FloatArray
+    py: FloatArray
+    pvx: FloatArray
+    pvy: FloatArray
+    sites: list[Site]
+    site_xy: FloatArray
+    info: RunInfo
+    airspace: Airspace
+    p: CorridorParams
+    marking: Marking
+
+
 def _corridor(
     number: int,
     ln: _Line,
     members: IntArray,
     passes: FloatArray,
     sel: npt.NDArray[np.bool_],
-    obs: TrackTable,
-    first: IntArray,
-    last: IntArray,
-    cand: IntArray,
-    px: FloatArray,
-    py: FloatArray,
-    pvx: FloatArray,
-    pvy: FloatArray,
-    sites: list[Site],
-    site_xy: FloatArray,
-    info: RunInfo,
-    airspace: Airspace,
-    p: CorridorParams,
-    marking: Marking,
+    ctx: _Candidates,
 ) -> Corridor:
     """The corridor drawn along ``ln`` from the rows ``sel`` of its ``members``."""
     line = ln.xy
-    seen = _observed_share(line, px[sel], py[sel], p.link_m)
-    lon, lat = info.frame.to_lonlat(line[:, 0], line[:, 1])
-    bd = np.asarray(airspace.boundary_distance_m(lon[[0, -1]], lat[[0, -1]]))
+    seen = _observed_share(line, ctx.px[sel], ctx.py[sel], ctx.p.link_m)
+    lon, lat = ctx.info.frame.to_lonlat(line[:, 0], line[:, 1])
+    bd = np.asarray(ctx.airspace.boundary_distance_m(lon[[0, -1]], lat[[0, -1]]))
     near_b = int(np.argmin(bd))
-    has_border = bool(bd[near_b] <= p.near_border_m)
+    has_border = bool(bd[near_b] <= ctx.p.near_border_m)
     if has_border and near_b == 0:  # orient the line towards the border
         lon, lat, line = lon[::-1], lat[::-1], line[::-1]
-    elif not has_border and _against_traffic(line, px[sel], py[sel], pvx[sel], pvy[sel]):
+    elif not has_border and _against_traffic(
+        line, ctx.px[sel], ctx.py[sel], ctx.pvx[sel], ctx.pvy[sel]
+    ):
         lon, lat, line = lon[::-1], lat[::-1], line[::-1]  # the way most traffic drives
-    reach = max(p.site_touch_m * 2, p.site_leave_m)
+    reach = max(ctx.p.site_touch_m * 2, ctx.p.site_leave_m)
     from_site = (
-        sites[ln.site].id if ln.site is not None else _site_near(sites, site_xy, line[0], reach)
+        ctx.sites[ln.site].id
+        if ln.site is not None
+        else _site_near(ctx.sites, ctx.site_xy, line[0], reach)
     )
-    to_site = None if has_border else _site_near(sites, site_xy, line[-1], reach)
-    speeds = np.hypot(pvx[sel], pvy[sel])
+    to_site = None if has_border else _site_near(ctx.sites, ctx.site_xy, line[-1], reach)
+    speeds = np.hypot(ctx.pvx[sel], ctx.pvy[sel])
     n_det = int(sel.sum())
-    hours, _ = local_profiles(passes, info)
+    hours, _ = local_profiles(passes, ctx.info)
     conf = logistic_confidence(
         -2.0, {"traversals": (1.5, float(len(passes))), "detections/50": (0.5, n_det / 50)}
     )
@@ -354,14 +367,14 @@ def _corridor(
         border_lat_deg=round(float(lat[-1]), 7) if has_border else None,
         border_lon_deg=round(float(lon[-1]), 7) if has_border else None,
         evidence=Evidence(
-            tuple(int(t) for t in obs.track_id[first[cand[members]]]),
+            tuple(int(t) for t in ctx.obs.track_id[ctx.first[ctx.cand[members]]]),
             n_det,
             ("gmti",),
-            info.utc(float(passes[0])),
-            info.utc(float(obs.t_s[last[cand[members]]].max())),
+            ctx.info.utc(float(passes[0])),
+            ctx.info.utc(float(ctx.obs.t_s[ctx.last[ctx.cand[members]]].max())),
         ),
         confidence=conf,
-        marking=marking,
+        marking=ctx.marking,
         observed_share=seen,
     )
 
