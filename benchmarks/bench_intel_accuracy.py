@@ -18,8 +18,11 @@ For every true convoy route it also reports where the route was lost, from the r
   a route is recalled at 0.8).
 
     .venv/bin/python benchmarks/bench_intel_accuracy.py [--worlds 12] [--workers 2]
-        [--work DIR] [--mission MISSION.yaml] [--first-seed N]
-        [--out benchmarks/results_intel_accuracy.md]
+        [--work DIR] [--mission MISSION.yaml] [--first-seed N] [--sweep aimed|stepped]
+        [--no-scans] [--out benchmarks/results_intel_accuracy.md]
+
+``--sweep`` sets the scenario's ``sensors.gmti.sweep``; ``--no-scans`` tracks without the
+run's scan footprints (every scan counts a miss for every track, as before they existed).
 """
 
 from __future__ import annotations
@@ -85,24 +88,26 @@ def _tracked_share(run: Path, tracks_csv: Path) -> dict[str, float]:
     return out
 
 
-def one_world(args: tuple[Path, Path, int]) -> dict[str, Any]:
+def one_world(args: tuple[Path, Path, int, str, bool]) -> dict[str, Any]:
     """Simulate, track, analyse and score one re-seeded world."""
     from standoff.airspace import Airspace
     from standoff.pipeline import run_analysis, run_simulation
     from standoff.sim import DEMO_SCENARIO_YAML
     from standoff.track import track_file
 
-    plan_json, work, seed = args
+    plan_json, work, seed, sweep, scans = args
     out = work / f"world-{seed}"
     out.mkdir(parents=True, exist_ok=True)
     scenario = out / "scenario.yaml"
-    scenario.write_text(
-        re.sub(r"^seed: .*$", f"seed: {seed}", DEMO_SCENARIO_YAML, flags=re.M), encoding="utf-8"
-    )
+    text = re.sub(r"^seed: .*$", f"seed: {seed}", DEMO_SCENARIO_YAML, flags=re.M)
+    text, n = re.subn(r"^(  gmti: \{)", rf"\1sweep: {sweep}, ", text, flags=re.M)
+    if n != 1:
+        raise SystemExit("the demo scenario has no one-line gmti settings to add the sweep to")
+    scenario.write_text(text, encoding="utf-8")
     started = time.perf_counter()
     run_simulation(Airspace.load(), plan_json, scenario, out / "run")
     (out / "tracks").mkdir(exist_ok=True)
-    track_file(out / "run" / "detections.csv", out / "tracks" / "tracks.csv")
+    track_file(out / "run" / "detections.csv", out / "tracks" / "tracks.csv", scans=scans)
     summary = run_analysis(
         out / "run", out / "tracks" / "tracks.csv", out / "products", evaluate=True
     )
@@ -117,7 +122,9 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}"
 
 
-def report(results: list[dict[str, Any]], wall_s: float, mission: Path | None = None) -> str:
+def report(
+    results: list[dict[str, Any]], wall_s: float, mission: Path | None = None, options: str = ""
+) -> str:
     rows = []
     routes: dict[str, list[tuple[float, float, float]]] = {}
     for r in results:
@@ -150,6 +157,7 @@ def report(results: list[dict[str, Any]], wall_s: float, mission: Path | None = 
         "",
         f"`benchmarks/bench_intel_accuracy.py --worlds {len(results)}`"
         + ("" if mission is None else f" --mission {mission.name}")
+        + options
         + f": the demo plan flown over "
         f"{len(results)} demo scenarios that differ only in their seed; default tracker and "
         f"analysis; {wall_s:.0f} s wall on {platform.machine()}, Python "
@@ -192,6 +200,8 @@ def main() -> None:
         default=None,
         help="seeds FIRST..FIRST+worlds-1 instead of the demo's seed then 1..worlds-1",
     )
+    ap.add_argument("--sweep", choices=("aimed", "stepped"), default="aimed")
+    ap.add_argument("--no-scans", action="store_true", help="track without scan footprints")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results_intel_accuracy.md"))
     a = ap.parse_args()
     if a.worlds < 1 or a.workers < 1:
@@ -207,8 +217,14 @@ def main() -> None:
             else list(range(a.first_seed, a.first_seed + a.worlds))
         )
         with ProcessPoolExecutor(max_workers=a.workers) as pool:
-            results = list(pool.map(one_world, [(plan_json, work, s) for s in seeds]))
-        text = report(results, time.perf_counter() - started, a.mission)
+            jobs = [(plan_json, work, s, a.sweep, not a.no_scans) for s in seeds]
+            results = list(pool.map(one_world, jobs))
+        options = (
+            (f" --first-seed {seeds[0]}" if a.first_seed is not None else "")
+            + (f" --sweep {a.sweep}" if a.sweep != "aimed" else "")
+            + (" --no-scans" if a.no_scans else "")
+        )
+        text = report(results, time.perf_counter() - started, a.mission, options)
     a.out.write_text(text, encoding="utf-8")
     print(text)
 

@@ -271,7 +271,25 @@ def test_scenario_simulate_and_track_commands(
         capsys,
     )
     assert code == 0, err
-    assert json.loads(out)["detections"] == sim["detections"]
+    tracked = json.loads(out)
+    assert tracked["detections"] == sim["detections"]
+    # the run's scans.csv was found: every scan with a GMTI detection had its footprint
+    assert 0 < tracked["scans_with_footprint"] <= tracked["scans"]
+    code, out, err = run(
+        ["track", str(tmp_path / "run" / "detections.csv"), "--out", str(tmp_path / "t0.csv"),
+         "--no-scans", "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["scans_with_footprint"] == 0
+    code, _, err = run(
+        ["track", str(tmp_path / "run" / "detections.csv"), "--out", str(tmp_path / "t1.csv"),
+         "--scans", str(tmp_path / "run" / "flight.csv")],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert "flight.csv" in err
+    assert "r_min_m" in err
     bad = tmp_path / "bad.csv"
     bad.write_text("time,x_m,y_m\n0,1,2\n0,nan,2\n")
     code, _, err = run(["track", str(bad), "--out", str(tmp_path / "t.csv")], capsys)

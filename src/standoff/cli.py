@@ -533,11 +533,24 @@ def track_cmd(
     fixed_lag: Annotated[
         bool, typer.Option("--fixed-lag", help="Report each scan one scan late, smoothed.")
     ] = False,
+    scans: Annotated[
+        Path | None,
+        typer.Option(
+            "--scans",
+            help="Scans file with each area scan's footprint (default: scans.csv or "
+            "scans.parquet beside the detections, when there is one).",
+        ),
+    ] = None,
+    no_scans: Annotated[
+        bool, typer.Option("--no-scans", help="Ignore scan footprints: count every miss.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Turn detections into tracks with one identity per vehicle."""
     from standoff.track import track_file
 
+    if scans is not None and no_scans:
+        raise InputError("give --scans or --no-scans, not both", field="--scans", value=str(scans))
     summary = track_file(
         detections,
         out,
@@ -546,6 +559,7 @@ def track_cmd(
         clutter_per_scan=clutter_per_scan,
         area_m2=area_m2,
         fixed_lag=fixed_lag,
+        scans=False if no_scans else True if scans is None else scans,
     )
     if as_json:
         _print_json(summary.to_dict())
@@ -553,6 +567,12 @@ def track_cmd(
     _stdout().print(
         f"{out}: {summary.tracks:,} confirmed tracks from {summary.detections:,} detections in "
         f"{summary.scans:,} scans ({summary.detections_per_s:,.0f} detections/s)"
+        + (
+            f"; misses counted inside each scan's footprint ({summary.scans_with_footprint:,} "
+            "scans)"
+            if summary.scans_with_footprint
+            else ""
+        )
     )
 
 

@@ -450,7 +450,8 @@ def _demo_tracks(out_dir: Path, console: Console, progress: Progress) -> dict[st
     progress.advance(task)
     console.print(
         f"tracks: {summary.tracks:,} confirmed tracks from {summary.detections:,} detections in "
-        f"{summary.scans:,} scans ({summary.detections_per_s:,.0f} detections/s) "
+        f"{summary.scans:,} scans ({summary.detections_per_s:,.0f} detections/s; misses "
+        f"counted inside each scan's footprint, {summary.scans_with_footprint:,} scans) "
         f"-> {stage / 'tracks.csv'}"
     )
     return {"folder": str(stage), **summary.to_dict()}

@@ -64,3 +64,25 @@ def test_interpolated_point_lies_on_the_geodesic(
     second = float(geodesic_distance_m(lon, lat, lon2, lat2))
     assert abs(first - f * total) < 1e-3 + 1e-9 * total
     assert abs(first + second - total) < 1e-3 + 1e-9 * total
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    x=st.floats(-300_000.0, 300_000.0),
+    y=st.floats(-300_000.0, 300_000.0),
+    az=st.floats(-3.1, 3.1),
+)
+def test_frame_and_true_azimuths_round_trip(x: float, y: float, az: float) -> None:
+    """A frame direction as a true azimuth and back; frame north is true north at the
+    origin and turns away from it by the meridians' convergence elsewhere."""
+    from standoff.geo.frame import LocalFrame
+
+    f = LocalFrame(-111.0, 31.3)
+    true = f.true_azimuth_deg([x], [y], [az])
+    lon, lat = f.to_lonlat([x], [y])
+    back = f.frame_azimuth_rad(lon, lat, true)
+    assert abs((back[0] - az + np.pi) % (2 * np.pi) - np.pi) < 1e-6
+    at_origin = f.true_azimuth_deg([0.0], [0.0], [az])
+    assert abs((np.radians(at_origin[0]) - az + np.pi) % (2 * np.pi) - np.pi) < 1e-6
+    convergence = abs((np.radians(true[0]) - az + np.pi) % (2 * np.pi) - np.pi)
+    assert convergence < np.radians(3.5)  # |dlon| sin(lat) within 300 km of the origin

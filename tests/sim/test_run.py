@@ -77,6 +77,26 @@ def test_files_and_meta(
     truth = pd.read_csv(tmp_path / "truth.csv")
     assert list(truth.columns) == ["time", "truth_id", "kind", "lat", "lon", "speed_mps"]
     assert set(truth["kind"]) == {"background", "site_visit", "convoy"}
+    # Where every GMTI scan looked, in the run's frame and as a true azimuth.
+    scans = pd.read_csv(tmp_path / "scans.csv")
+    assert list(scans.columns) == [
+        "time",
+        "sensor",
+        "lat",
+        "lon",
+        "x_m",
+        "y_m",
+        "r_min_m",
+        "r_max_m",
+        "azimuth_deg",
+        "frame_azimuth_deg",
+        "half_width_deg",
+        "area_km2",
+    ]
+    assert len(scans) == s.meta["counts"]["scans_by_sensor"]["gmti"]
+    assert set(det.loc[det["sensor"] == "gmti", "time"]) <= set(scans["time"])
+    assert (scans["half_width_deg"] == 60.0).all()
+    assert (np.abs(scans["azimuth_deg"] - scans["frame_azimuth_deg"]) < 2.0).all()
     flight = pd.read_csv(tmp_path / "flight.csv")
     assert list(flight.columns) == ["time", "lat", "lon", "alt_m", "heading_deg", "speed_mps"]
     meta = s.meta

@@ -22,6 +22,9 @@ def test_demo_scenario_parses() -> None:
     assert len(sc.border_points) == 4
     assert len(sc.routes) == 3
     assert "site-alpha" in DEMO_SCENARIO_YAML
+    assert sc.gmti.sweep == "aimed"
+    stepped = parse_scenario(small_doc(sensors={"gmti": {"sweep": "stepped"}}), source="t.yaml")
+    assert stepped.gmti.sweep == "stepped"
 
 
 def _site(**kw: Any) -> dict[str, Any]:
@@ -53,6 +56,7 @@ def _site(**kw: Any) -> dict[str, Any]:
             "b9",
         ),
         ({"sensors": {"eoir": {"cue": ["zz"]}}}, "sensors.eoir.cue[0]", "zz"),
+        ({"sensors": {"gmti": {"sweep": "spiral"}}}, "sensors.gmti.sweep", "spiral"),
         ({"roads": {"file": "missing.geojson"}}, "roads.file", "missing.geojson"),
         ({"traffic": {"speed_factor": [1.2, 0.5]}}, "traffic.speed_factor", [1.2, 0.5]),
     ],

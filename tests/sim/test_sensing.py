@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import shapely
 from scipy import stats
 
 from standoff.platforms import SENSORS
+from standoff.platforms.footprint import sector_polygon
 from standoff.sim import demo_scenario, gmti_pd
 from standoff.sim.sensing import Look, eoir_look, gmti_scan
 
@@ -190,3 +193,36 @@ def test_eoir_footprint_is_the_projected_field_of_view() -> None:
         found += np.bincount(r.truth_index, minlength=len(x))
     assert found[[1, 3, 5]].sum() == 0
     assert np.all(found[[0, 2, 4]] > 100)
+
+
+def test_a_stepped_sweep_covers_the_aois_in_reach_every_few_scans() -> None:
+    """A wide AOI around the aircraft: the aimed sector sees a part of it every scan; the
+    stepped sweep's n sectors (n = ceil(arc / fov)) see all of it over n scans, then repeat."""
+    from shapely.geometry import box
+
+    from standoff.platforms.footprint import swept_sector
+    from standoff.sim.sensing import gmti_footprint
+
+    look = Look(0.0, 0.0, ALT_M, 0.0, 1.0)
+    aoi = box(-25_000.0, 4_000.0, 25_000.0, 26_000.0)  # spans ~160 degrees seen from (0, 0)
+    r_min, r_max = GMTI.ground_min_m(ALT_M), GMTI.ground_reach_m(ALT_M)
+    aimed = gmti_footprint(look, GMTI, aoi)
+    assert aimed is not None
+    steps = [gmti_footprint(look, GMTI, aoi, step=k) for k in range(4)]
+    assert all(s is not None for s in steps)
+    centres = [s.centre_rad for s in steps if s is not None]
+    assert len({round(c, 9) for c in centres[:2]}) == 2  # two sectors for a 160-degree arc
+    assert centres[2] == pytest.approx(centres[0])
+    assert centres[3] == pytest.approx(centres[1])
+    union = shapely.union_all([s.area for s in steps[:2] if s is not None and s.area is not None])
+    ring = sector_polygon(0.0, 0.0, r_min, r_max, 0.0, np.pi)
+    visible = shapely.intersection(aoi, ring)
+    assert union.area == pytest.approx(visible.area, rel=1e-3)
+    assert aimed.area_m2 < 0.9 * visible.area  # the aimed sector alone misses some of it
+    # A narrow AOI needs one sector, centred on it, whatever the step.
+    narrow = box(-2_000.0, 10_000.0, 2_000.0, 20_000.0)
+    one = {round(swept_sector(0.0, 0.0, r_min, r_max, GMTI.half_fov_rad, narrow, k)[0], 9)
+           for k in range(3)}  # fmt: skip
+    assert one == {0.0}
+    # Nothing in reach: no scan.
+    assert swept_sector(0.0, 0.0, r_min, r_max, GMTI.half_fov_rad, box(0, 9e4, 1, 9.1e4), 0) is None

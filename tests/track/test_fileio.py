@@ -161,7 +161,15 @@ def test_parquet_and_csv_agree_and_summary_counts(tmp_path: Path) -> None:
     assert s1.detections == len(frame)
     assert s1.tracks == s2.tracks
     d = s1.to_dict()
-    assert set(d) == {"scans", "detections", "tracks", "duration_s", "detections_per_s"}
+    assert set(d) == {
+        "scans",
+        "detections",
+        "tracks",
+        "duration_s",
+        "detections_per_s",
+        "scans_with_footprint",
+    }
+    assert d["scans_with_footprint"] == 0
     with (tmp_path / "a.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert {r["track_id"] for r in rows}
@@ -242,3 +250,106 @@ def test_parser_names_the_first_bad_row(
     assert info.value.row == bad_row + 1
     assert info.value.field == column
     assert not math.isnan(float(info.value.row))
+
+
+def _scans_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """One scan row per detection time: a radar 40 km south looking north, 50 degrees wide."""
+    times = np.sort(frame["time"].unique())
+    return pd.DataFrame(
+        {
+            "time": times,
+            "sensor": "gmti",
+            "x_m": 0.0,
+            "y_m": -40_000.0,
+            "r_min_m": 0.0,
+            "r_max_m": 80_000.0,
+            "frame_azimuth_deg": np.where(np.arange(len(times)) % 2, 5.0, -5.0),
+            "half_width_deg": 25.0,
+        }
+    )
+
+
+def test_scan_footprints_reach_the_tracker(tmp_path: Path) -> None:
+    from standoff.track.fileio import read_detections as read
+
+    frame = _scenario_frame(seed=4)
+    frame.to_csv(tmp_path / "detections.csv", index=False)
+    scans = _scans_frame(frame)
+    scans.to_csv(tmp_path / "scans.csv", index=False)
+    data = read(tmp_path / "detections.csv", scans=tmp_path / "scans.csv")
+    assert all(b.footprint is not None for b in data.batches)
+    fp = data.batches[1].footprint
+    assert fp is not None
+    assert (fp.sensor_x_m, fp.sensor_y_m, fp.r_max_m) == (0.0, -40_000.0, 80_000.0)
+    assert fp.centre_rad == pytest.approx(np.radians(5.0))
+    assert fp.half_rad == pytest.approx(np.radians(25.0))
+    # track_file finds scans.csv beside the detections; scans=False ignores it.
+    found = track_file(tmp_path / "detections.csv", tmp_path / "a.csv")
+    assert found.scans_with_footprint == found.scans == len(scans)
+    none = track_file(tmp_path / "detections.csv", tmp_path / "b.csv", scans=False)
+    assert none.scans_with_footprint == 0
+    # Lat/lon detections take lat, lon and the true azimuth_deg, in their own frame.
+    from standoff.geo.frame import LocalFrame
+
+    geo = LocalFrame(-111.0, 31.5)
+    lon, lat = geo.to_lonlat(frame["x_m"].to_numpy(), frame["y_m"].to_numpy())
+    ll = frame.drop(columns=["x_m", "y_m"]).assign(lat=lat, lon=lon)
+    (tmp_path / "geo").mkdir()
+    ll.to_csv(tmp_path / "geo" / "detections.csv", index=False)
+    slon, slat = geo.to_lonlat(scans["x_m"].to_numpy(), scans["y_m"].to_numpy())
+    true_az = geo.true_azimuth_deg(
+        scans["x_m"].to_numpy(), scans["y_m"].to_numpy(), np.radians(scans["frame_azimuth_deg"])
+    )
+    scans.drop(columns=["x_m", "y_m", "frame_azimuth_deg"]).assign(
+        lat=slat, lon=slon, azimuth_deg=true_az
+    ).to_csv(tmp_path / "geo" / "scans.csv", index=False)
+    g = read(tmp_path / "geo" / "detections.csv", scans=tmp_path / "geo" / "scans.csv")
+    assert g.geographic
+    frame_g = LocalFrame(g.origin_lon_deg, g.origin_lat_deg)
+    fpg = g.batches[1].footprint
+    assert fpg is not None
+    sx, sy = frame_g.to_xy(slon[1], slat[1])
+    assert (fpg.sensor_x_m, fpg.sensor_y_m) == (pytest.approx(sx), pytest.approx(sy))
+    # the same direction on the ground: a point 30 km along it is where the other frame puts it
+    ax = float(sx) + 30_000 * np.sin(fpg.centre_rad)
+    ay = float(sy) + 30_000 * np.cos(fpg.centre_rad)
+    plon, plat = frame_g.to_lonlat(ax, ay)
+    px, py = geo.to_xy(plon, plat)
+    want = (0.0 + 30_000 * np.sin(np.radians(5.0)), -40_000.0 + 30_000 * np.cos(np.radians(5.0)))
+    assert np.hypot(px - want[0], py - want[1]) < 30.0
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "row", "value"),
+    [
+        ({"drop": "frame_azimuth_deg"}, "frame_azimuth_deg", None, None),
+        ({"set": ("r_max_m", 1, -3.0)}, "r_max_m", 2, "-3.0"),
+        ({"set": ("r_min_m", 0, -1.0)}, "r_min_m", 1, "-1.0"),
+        ({"set": ("half_width_deg", 2, 0.0)}, "half_width_deg", 3, "0.0"),
+        ({"set": ("half_width_deg", 2, "wide")}, "half_width_deg", 3, "wide"),
+        ({"shift": 0.5}, "time", None, None),
+    ],
+)
+def test_a_bad_scans_file_names_file_row_field_and_value(
+    tmp_path: Path, change: dict[str, object], field: str, row: int | None, value: str | None
+) -> None:
+    frame = _scenario_frame(seed=4)
+    frame.to_csv(tmp_path / "detections.csv", index=False)
+    scans = _scans_frame(frame).astype(object)
+    if "drop" in change:
+        scans = scans.drop(columns=[str(change["drop"])])
+    if "set" in change:
+        col, i, v = change["set"]  # type: ignore[misc]
+        scans.loc[i, col] = v
+    if "shift" in change:
+        scans["time"] = scans["time"].astype(float) + float(change["shift"])  # type: ignore[arg-type]
+    scans.to_csv(tmp_path / "scans.csv", index=False)
+    with pytest.raises(InputError) as info:
+        track_file(tmp_path / "detections.csv", tmp_path / "out.csv")
+    err = info.value
+    assert err.source == str(tmp_path / "scans.csv")
+    assert err.field == field
+    assert err.row == (None if row is None else row + 1)
+    if value is not None:
+        assert str(err.value) == value
+    assert not (tmp_path / "out.csv").exists()

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DetectionBatch"]
+__all__ = ["DetectionBatch", "ScanFootprint"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -29,12 +29,62 @@ def _as_float(values: Any, n: int, fill: float) -> FloatArray:
 
 
 @dataclass(frozen=True, slots=True)
+class ScanFootprint:
+    """Where one area scan looked: the ground annulus ``r_min_m``..``r_max_m`` around the
+    sensor at (``sensor_x_m``, ``sensor_y_m``) within ``half_rad`` of the azimuth
+    ``centre_rad`` (radians clockwise from north), in the batch's frame.
+
+    A tracker counts a miss only for a track predicted inside it: a vehicle outside the
+    scan was not looked for, so not seeing it says nothing about it."""
+
+    sensor_x_m: float
+    sensor_y_m: float
+    r_min_m: float
+    r_max_m: float
+    centre_rad: float
+    half_rad: float
+
+    def __post_init__(self) -> None:
+        vals = (self.sensor_x_m, self.sensor_y_m, self.r_min_m, self.r_max_m, self.centre_rad)
+        if not all(np.isfinite(v) for v in vals) or not np.isfinite(self.half_rad):
+            raise ValueError("ScanFootprint values must be finite")
+        if not 0.0 <= self.r_min_m <= self.r_max_m:
+            raise ValueError("ScanFootprint needs 0 <= r_min_m <= r_max_m")
+        if not 0.0 < self.half_rad <= np.pi:
+            raise ValueError("ScanFootprint.half_rad must be in (0, pi]")
+
+    def contains(self, x_m: npt.ArrayLike, y_m: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Which points lie inside (edges included)."""
+        dx = np.asarray(x_m, dtype=np.float64) - self.sensor_x_m
+        dy = np.asarray(y_m, dtype=np.float64) - self.sensor_y_m
+        rg = np.hypot(dx, dy)
+        off = np.abs((np.arctan2(dx, dy) - self.centre_rad + np.pi) % (2.0 * np.pi) - np.pi)
+        return np.asarray(
+            (rg >= self.r_min_m) & (rg <= self.r_max_m) & (off <= self.half_rad), dtype=bool
+        )
+
+    def as_array(self) -> FloatArray:
+        return np.array(
+            [
+                self.sensor_x_m,
+                self.sensor_y_m,
+                self.r_min_m,
+                self.r_max_m,
+                self.centre_rad,
+                self.half_rad,
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DetectionBatch:
     """One scan: every detection shares ``time_s`` (seconds, any fixed epoch).
 
     ``sensor`` labels the sensor of each detection (``"gmti"``, ``"eoir"``...);
-    ``det_id`` is an opaque identifier carried through to the tracks.  Use
-    :meth:`create` to build one with defaults for the optional columns.
+    ``det_id`` is an opaque identifier carried through to the tracks; ``footprint`` is
+    where the area-scanning sensor of the batch looked (None: unknown, every track that
+    could have been seen is assumed looked for).  Use :meth:`create` to build one with
+    defaults for the optional columns.
     """
 
     time_s: float
@@ -46,6 +96,7 @@ class DetectionBatch:
     sensor_x_m: FloatArray
     sensor_y_m: FloatArray
     det_id: npt.NDArray[Any] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    footprint: ScanFootprint | None = None
 
     def __post_init__(self) -> None:
         n = self.x_m.shape[0]
@@ -77,6 +128,7 @@ class DetectionBatch:
         sensor_x_m: npt.ArrayLike | None = None,
         sensor_y_m: npt.ArrayLike | None = None,
         det_id: npt.ArrayLike | None = None,
+        footprint: ScanFootprint | None = None,
     ) -> DetectionBatch:
         """Build a batch; scalars broadcast, missing optional columns get defaults."""
         x = np.asarray(x_m, dtype=np.float64).reshape(-1)
@@ -96,4 +148,5 @@ class DetectionBatch:
             sensor_x_m=_as_float(sensor_x_m, n, np.nan),
             sensor_y_m=_as_float(sensor_y_m, n, np.nan),
             det_id=ids,
+            footprint=footprint,
         )

@@ -13,12 +13,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
 __all__ = ["LocalFrame"]
 
 FloatArray = npt.NDArray[np.float64]
+
+_GEOD = Geod(ellps="WGS84")
+_PROBE_M = 1000.0  # a direction is carried between frames by a point this far along it
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,34 @@ class LocalFrame:
             return np.column_stack([lon, lat])
 
         return shapely.transform(geom, apply)
+
+    def true_azimuth_deg(
+        self, x_m: npt.ArrayLike, y_m: npt.ArrayLike, azimuth_rad: npt.ArrayLike
+    ) -> FloatArray:
+        """The direction ``azimuth_rad`` of this frame (clockwise from the frame's y axis)
+        at the points ``x_m, y_m``, as a true azimuth there (degrees clockwise from north,
+        -180..180): frame north differs from true north away from the origin."""
+        x = np.asarray(x_m, dtype=np.float64)
+        y = np.asarray(y_m, dtype=np.float64)
+        a = np.asarray(azimuth_rad, dtype=np.float64)
+        lon1, lat1 = self.to_lonlat(x, y)
+        lon2, lat2 = self.to_lonlat(x + _PROBE_M * np.sin(a), y + _PROBE_M * np.cos(a))
+        az, _, _ = _GEOD.inv(lon1, lat1, lon2, lat2)
+        return np.asarray(az, dtype=np.float64)
+
+    def frame_azimuth_rad(
+        self, lon_deg: npt.ArrayLike, lat_deg: npt.ArrayLike, true_azimuth_deg: npt.ArrayLike
+    ) -> FloatArray:
+        """The inverse of :meth:`true_azimuth_deg`: a true azimuth at (``lon_deg``,
+        ``lat_deg``) as a direction of this frame (radians clockwise from its y axis)."""
+        lon = np.asarray(lon_deg, dtype=np.float64)
+        lat = np.asarray(lat_deg, dtype=np.float64)
+        lon2, lat2, _ = _GEOD.fwd(
+            lon, lat, np.asarray(true_azimuth_deg, dtype=np.float64), np.full(lon.shape, _PROBE_M)
+        )
+        x1, y1 = self.to_xy(lon, lat)
+        x2, y2 = self.to_xy(lon2, lat2)
+        return np.asarray(np.arctan2(x2 - x1, y2 - y1), dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["aimed_sector", "sector_polygon"]
+__all__ = ["aimed_sector", "sector_polygon", "swept_sector"]
 
 
 def sector_polygon(
@@ -50,3 +50,32 @@ def aimed_sector(
         if visible.is_empty or visible.area <= 0:
             return None
     return centre, visible
+
+
+def swept_sector(
+    x_m: float, y_m: float, r_min: float, r_max: float, half: float, aois: BaseGeometry, step: int
+) -> tuple[float, BaseGeometry] | None:
+    """Scan ``step`` of a sweep across the AOIs: the sector's centre azimuth and the part of
+    ``aois`` it sees from ``(x_m, y_m)`` (None when no AOI lies within the annulus).
+
+    The AOIs within the annulus span an arc of azimuths (the smallest one holding them);
+    ``n = ceil(arc / (2 half))`` sectors cover it, the first and last flush with its ends,
+    and scan ``step`` looks through sector ``step mod n``, so a place is revisited every
+    ``n`` scans.  With ``n = 1`` the sector is centred on the arc."""
+    ring = sector_polygon(x_m, y_m, r_min, r_max, 0.0, np.pi)
+    visible = shapely.intersection(aois, ring)
+    if visible.is_empty or visible.area <= 0:
+        return None
+    pts = shapely.get_coordinates(shapely.segmentize(visible, max(r_max * 0.02, 1.0)))
+    az = np.sort(np.arctan2(pts[:, 0] - x_m, pts[:, 1] - y_m) % (2.0 * np.pi))
+    gaps = np.diff(np.r_[az, az[0] + 2.0 * np.pi])
+    k = int(np.argmax(gaps))
+    start = float(az[(k + 1) % len(az)])
+    arc = 2.0 * np.pi - float(gaps[k])
+    n = max(1, int(np.ceil(arc / (2.0 * half) - 1e-9)))
+    offset = arc / 2.0 if n == 1 else half + (step % n) * (arc - 2.0 * half) / (n - 1)
+    centre = float((start + offset + np.pi) % (2.0 * np.pi) - np.pi)
+    seen = shapely.intersection(visible, sector_polygon(x_m, y_m, r_min, r_max, centre, half))
+    if seen.is_empty or seen.area <= 0:
+        return None
+    return centre, seen

@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from standoff.airspace import Airspace, FlightPath, PathCheck, check_path
 from standoff.core.errors import InputError
-from standoff.domain.detections import DetectionBatch
+from standoff.domain.detections import DetectionBatch, ScanFootprint
 from standoff.domain.mission import MissionPlan
 from standoff.geo.frame import LocalFrame
 from standoff.platforms import (
@@ -93,6 +93,8 @@ class SimStep:
     """Truth id of each detection of ``batch`` (-1: false alarm)."""
     false_alarms: int = 0
     scanned_m2: float = 0.0
+    footprint: ScanFootprint | None = None
+    """Where the GMTI scan of this instant looked (None: no GMTI scan)."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,8 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
     nxt = {k: 0 for k, p in periods.items() if p > 0}
     det_id = 0
     look_no = 0
+    stepped = sc.gmti.sweep == "stepped"
+    scan_no = 0
     last_progress = -1
     while nxt:
         t_ms = min(nxt.values())
@@ -250,6 +254,7 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
         movers.advance(t)
         snap = movers.snapshot()
         parts: list[tuple[str, SensorReturns]] = []
+        footprint: ScanFootprint | None = None
         airborne = len(t_fl) > 0 and t_fl[0] <= t <= t_fl[-1]
         ax = float(np.interp(t, t_fl, fx)) if airborne else 0.0
         ay = float(np.interp(t, t_fl, fy)) if airborne else 0.0
@@ -268,9 +273,14 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
                         sc.gmti,
                         rng_gmti,
                         world.aois_xy,
+                        scan_no if stepped else None,
                     ),
                 )
             )
+            scan_no += 1
+            g = parts[-1][1].footprint
+            if g is not None:
+                footprint = ScanFootprint(ax, ay, g.r_min_m, g.r_max_m, g.centre_rad, g.half_rad)
         if airborne and "eoir" in due and world.eoir is not None:
             n = len(world.cue_xy_m)
             for j in range(n):
@@ -301,6 +311,7 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
                 sensor_x_m=np.full(n, ax),
                 sensor_y_m=np.full(n, ay),
                 det_id=np.arange(det_id, det_id + n, dtype=np.int64),
+                footprint=footprint,
             )
             det_id += n
             n_fa = int((ti < 0).sum())
@@ -308,7 +319,7 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
         if progress is not None and t_ms * 100 // max(end, 1) != last_progress:
             last_progress = t_ms * 100 // max(end, 1)
             progress(t, sc.duration_s)
-        yield SimStep(t, batch, snap if "truth" in due else None, truth_ids, n_fa, area)
+        yield SimStep(t, batch, snap if "truth" in due else None, truth_ids, n_fa, area, footprint)
 
 
 def iter_scans(world: SimWorld) -> Iterator[tuple[float, DetectionBatch]]:
@@ -520,6 +531,25 @@ def simulate(
     aw = TableWriter(
         out / f"detection_truth.{ext}", [("det_id", "int", 0), ("truth_id", "int", 0)], fmt, epoch
     )
+    sw = TableWriter(
+        out / f"scans.{ext}",
+        [
+            ("time", "time", 3),
+            ("sensor", "str", 0),
+            ("lat", "float", 7),
+            ("lon", "float", 7),
+            ("x_m", "float", 2),
+            ("y_m", "float", 2),
+            ("r_min_m", "float", 1),
+            ("r_max_m", "float", 1),
+            ("azimuth_deg", "float", 4),
+            ("frame_azimuth_deg", "float", 4),
+            ("half_width_deg", "float", 4),
+            ("area_km2", "float", 4),
+        ],
+        fmt,
+        epoch,
+    )
     kinds = np.asarray(KIND_NAMES)
     scans = {"gmti": 0, "eoir": 0}
     per_sensor = {"gmti": 0, "eoir": 0}
@@ -538,6 +568,25 @@ def simulate(
                     lat=tlat,
                     lon=tlon,
                     speed_mps=s.speed_mps,
+                )
+            fp = step.footprint
+            if fp is not None:
+                slon, slat = frame.to_lonlat([fp.sensor_x_m], [fp.sensor_y_m])
+                sw.append(
+                    time=[step.time_s],
+                    sensor=["gmti"],
+                    lat=slat,
+                    lon=slon,
+                    x_m=[fp.sensor_x_m],
+                    y_m=[fp.sensor_y_m],
+                    r_min_m=[fp.r_min_m],
+                    r_max_m=[fp.r_max_m],
+                    azimuth_deg=frame.true_azimuth_deg(
+                        [fp.sensor_x_m], [fp.sensor_y_m], [fp.centre_rad]
+                    ),
+                    frame_azimuth_deg=[np.degrees(fp.centre_rad)],
+                    half_width_deg=[np.degrees(fp.half_rad)],
+                    area_km2=[step.scanned_m2 / 1e6],
                 )
             b = step.batch
             if b is not None:
@@ -563,7 +612,7 @@ def simulate(
                 aw.append(det_id=b.det_id, truth_id=step.detection_truth_id)
                 truth_ids.update(int(i) for i in np.unique(step.detection_truth_id) if i >= 0)
     finally:
-        for w in (tw, dw, aw):
+        for w in (tw, dw, aw, sw):
             w.close()
     deviation = _deviation(world.flown)
     net = world.network
@@ -634,11 +683,19 @@ def simulate(
             for name, spec in (("gmti", world.gmti), ("eoir", world.eoir))
         },
         "sensing": {
-            "gmti": "scans the plan's AOIs within reach and the azimuth sector"
+            "gmti": (
+                "steps its azimuth sector across the plan's AOIs within reach, one step per scan"
+                if scenario.gmti.sweep == "stepped"
+                else "scans the plan's AOIs within reach and the azimuth sector"
+            )
             if world.aois_xy is not None
             else "scans the azimuth sector centred on the look point (the plan has no AOI)",
             "eoir": "field of view projected on the ground (a trapezoid) around cued sites",
         },
+        "scans": f"scans.{ext}: where each GMTI scan looked (the aircraft, the ground annulus "
+        "r_min_m..r_max_m, the sector's centre as a true azimuth at the aircraft and in the "
+        "run's frame, its half width; area_km2 is the part on the AOIs); a tracker counts "
+        "misses only inside it",
         "world": "world.geojson: roads, sites, border points and convoy routes (truth)",
         "roads": "roads.geojson: the road map (what an analyst of the area would have)",
         "assumptions": [
@@ -653,6 +710,7 @@ def simulate(
         f"truth.{ext}",
         f"detections.{ext}",
         f"detection_truth.{ext}",
+        f"scans.{ext}",
         "world.geojson",
         "roads.geojson",
         "meta.json",

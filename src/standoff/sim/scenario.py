@@ -45,6 +45,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 RoadClass = Literal["highway", "secondary", "dirt"]
 SiteKind = Literal["lab", "stash_house", "ranch", "depot", "other"]
+GmtiSweep = Literal["aimed", "stepped"]
 
 
 # --------------------------------------------------------------------------- records
@@ -138,6 +139,10 @@ class GmtiSettings:
     look_lon_deg: float | None
     look_lat_deg: float | None
     """Centre of the azimuth sector; default the centre of the road network."""
+    sweep: GmtiSweep = "aimed"
+    """How scans cover the AOIs in reach: ``aimed``, every scan's sector centred on them;
+    ``stepped``, successive scans step the sector across them (a wider area, each place
+    revisited every few scans)."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +252,7 @@ class _Gmti(_Strict):
     radial_velocity_sigma_mps: float = Field(default=0.5, ge=0)
     look_lon_deg: float | None = Field(default=None, ge=-180, le=180)
     look_lat_deg: float | None = Field(default=None, ge=-90, le=90)
+    sweep: GmtiSweep = "aimed"
 
 
 class _Eoir(_Strict):
@@ -491,6 +497,7 @@ def parse_scenario(document: Any, *, source: str, base_dir: Path | None = None) 
             gm.radial_velocity_sigma_mps,
             gm.look_lon_deg,
             gm.look_lat_deg,
+            gm.sweep,
         ),
         eoir=EoirSettings(
             tuple(m.sensors.eoir.cue), m.sensors.eoir.pd_max, m.sensors.eoir.range_knee

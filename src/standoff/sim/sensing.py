@@ -7,7 +7,8 @@ taken as the plan's altitude.  Ground reach comes from ``SensorSpec.ground_reach
 GMTI (per scan): the radar scans the plan's AOIs.  Its footprint is the ground annulus
 [reach_min, reach_max] within an azimuth sector of ``fov_deg`` centred on the part of the
 AOIs inside the annulus (on the look point when the plan carries no AOI), intersected with
-the AOIs.  A mover inside is detected with probability
+the AOIs; with a stepped sweep (scenario ``gmti.sweep: stepped``) successive scans step
+the sector across the AOIs in reach instead.  A mover inside is detected with probability
 ``pd = pd_max * range_factor * grazing_factor`` where ``range_factor = 1 / (1 + (R / R50)^8)``,
 ``R50 = range_knee * max_slant_range`` and ``grazing_factor = min(1, sin(g) / sin(g_min))``,
 and only if its radial speed is at least the MDV (parked vehicles never).  Position noise is
@@ -35,7 +36,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from standoff.platforms import SensorSpec
-from standoff.platforms.footprint import aimed_sector
+from standoff.platforms.footprint import aimed_sector, swept_sector
 from standoff.sim.scenario import EoirSettings, GmtiSettings
 
 __all__ = [
@@ -65,6 +66,8 @@ class SensorReturns:
     radial_velocity_mps: FloatArray
     truth_index: IntArray
     footprint_m2: float
+    footprint: GmtiFootprint | None = None
+    """Where the scan looked (GMTI; None for an EO/IR look or no scan)."""
 
     @staticmethod
     def empty() -> SensorReturns:
@@ -115,10 +118,12 @@ class GmtiFootprint:
 
 
 def gmti_footprint(
-    look: Look, spec: SensorSpec, aois: BaseGeometry | None = None
+    look: Look, spec: SensorSpec, aois: BaseGeometry | None = None, step: int | None = None
 ) -> GmtiFootprint | None:
     """Where a scan from ``look`` falls: on the AOIs within reach (None when none is), or on
-    the sector centred on the look point when ``aois`` is None."""
+    the sector centred on the look point when ``aois`` is None.  With ``step`` (a stepped
+    sweep), the sector of that scan of the sweep across the AOIs
+    (:func:`~standoff.platforms.footprint.swept_sector`); else centred on them."""
     h = look.alt_m
     r_max = spec.ground_reach_m(h)
     r_min = spec.ground_min_m(h)
@@ -127,7 +132,10 @@ def gmti_footprint(
         centre = float(np.arctan2(look.aim_x_m - look.x_m, look.aim_y_m - look.y_m))
         area = half * (r_max**2 - r_min**2)
         return GmtiFootprint(r_min, r_max, centre, half, None, float(area))
-    aimed = aimed_sector(look.x_m, look.y_m, r_min, r_max, half, aois)
+    if step is not None:
+        aimed = swept_sector(look.x_m, look.y_m, r_min, r_max, half, aois, step)
+    else:
+        aimed = aimed_sector(look.x_m, look.y_m, r_min, r_max, half, aois)
     if aimed is None:
         return None
     centre, visible = aimed
@@ -185,9 +193,10 @@ def gmti_scan(
     settings: GmtiSettings,
     rng: np.random.Generator,
     aois: BaseGeometry | None = None,
+    step: int | None = None,
 ) -> SensorReturns:
     """One GMTI scan over the AOIs (see the module notes); ``aois`` in local metres."""
-    fp = gmti_footprint(look, spec, aois)
+    fp = gmti_footprint(look, spec, aois, step)
     if fp is None:
         return SensorReturns.empty()
     h = look.alt_m
@@ -226,6 +235,7 @@ def gmti_scan(
         vr_meas[order],
         truth[order],
         fp.area_m2,
+        fp,
     )
 
 

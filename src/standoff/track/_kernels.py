@@ -83,7 +83,14 @@ PAR_SEES_STOPPED = 25
 PAR_LAGGED = 26
 PAR_T = 27
 PAR_DT = 28
-N_PAR = 29
+PAR_FP_ON = 29
+PAR_FP_X = 30
+PAR_FP_Y = 31
+PAR_FP_RMIN = 32
+PAR_FP_RMAX = 33
+PAR_FP_C = 34
+PAR_FP_H = 35
+N_PAR = 36
 
 # track float columns
 TF_R = 0
@@ -913,6 +920,18 @@ def scan(
         k1 = k0
         while k1 < K and ti[k1] == i:
             k1 += 1
+        outside = False
+        if par[PAR_FP_ON] > 0.0:
+            ex_ = 0.0
+            ey_ = 0.0
+            for j in range(m):
+                ex_ += mu[i, j] * X[i, j, 0]
+                ey_ += mu[i, j] * X[i, j, 1]
+            ddx = ex_ - par[PAR_FP_X]
+            ddy = ey_ - par[PAR_FP_Y]
+            rg = math.sqrt(ddx * ddx + ddy * ddy)
+            off = abs((math.atan2(ddx, ddy) - par[PAR_FP_C] + math.pi) % (2 * math.pi) - math.pi)
+            outside = rg > par[PAR_FP_RMAX] or rg < par[PAR_FP_RMIN] or off > par[PAR_FP_H]
         for j in range(m):
             mu_old[j] = mu[i, j]
         r_old = tf[i, TF_R]
@@ -1007,7 +1026,7 @@ def scan(
                 tf[i, c] = s
         else:
             tn[i, TN_MISSES] += 1
-        if not count_misses and beta0[i] >= 1.0 - 1e-9:
+        if (not count_misses or outside) and beta0[i] >= 1.0 - 1e-9:
             for j in range(m):
                 mu[i, j] = mu_old[j]
             tf[i, TF_R] = r_old

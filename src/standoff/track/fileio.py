@@ -13,6 +13,16 @@ scan, in any order:
   sensor position is given as ``sensor_x_m, sensor_y_m`` or ``sensor_lat,
   sensor_lon``), ``det_id`` (default: the data row number).
 
+Scans (optional, CSV or Parquet; the simulator writes ``scans.csv`` beside its detections),
+one row per area scan: ``time`` (as in the detections), ``r_min_m, r_max_m`` (the ground
+annulus), ``half_width_deg`` (0-180) and the sensor's position and sector centre, either
+``x_m, y_m, frame_azimuth_deg`` (the detections' local frame; used when they give ``x_m,
+y_m``) or ``lat, lon, azimuth_deg`` (true azimuth at the sensor; used for lat/lon
+detections); optional ``sensor`` (default ``gmti``).  A scan's footprint goes with the
+detections of the same time and sensor: a track predicted outside it is not counted as
+missed (the radar did not look there).  Scans without detections are not in the
+detections file and are skipped.
+
 Output CSV: ``time,track_id,x,y,vx,vy,det_id`` (``lat,lon`` instead of ``x,y`` for
 lat/lon input; ``time`` in the input's convention), one row per reported confirmed
 track per scan, sorted by time then track id; ``det_id`` is empty when the track
@@ -34,11 +44,19 @@ import numpy.typing as npt
 import pandas
 
 from standoff.core.errors import InputError
-from standoff.domain.detections import DetectionBatch
+from standoff.domain.detections import DetectionBatch, ScanFootprint
 from standoff.geo.frame import LocalFrame
 from standoff.track.tracker import TrackBatch, Tracker, TrackerConfig
 
-__all__ = ["DEFAULT_SIGMA_M", "DetectionFile", "TrackSummary", "read_detections", "track_file"]
+__all__ = [
+    "DEFAULT_SIGMA_M",
+    "DetectionFile",
+    "TrackSummary",
+    "read_detections",
+    "read_scans",
+    "scans_beside",
+    "track_file",
+]
 
 DEFAULT_SIGMA_M = 20.0
 FloatArray = npt.NDArray[np.float64]
@@ -56,6 +74,8 @@ class TrackSummary:
     tracks: int
     duration_s: float
     detections_per_s: float
+    scans_with_footprint: int = 0
+    """Scans tracked with their footprint (misses counted only inside it)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +107,7 @@ def _fail(
     return InputError(message, source=str(path), row=line, field=field, value=value)
 
 
-def _read_table(path: Path) -> pandas.DataFrame:
+def _read_table(path: Path, rows: str = "detections") -> pandas.DataFrame:
     suffix = path.suffix.lower()
     if not path.is_file():
         raise _fail(path, "no such file")
@@ -112,7 +132,7 @@ def _read_table(path: Path) -> pandas.DataFrame:
         raise _fail(path, f"cannot read the file: {exc}") from exc
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if len(frame) == 0:
-        raise _fail(path, "the file has no detections")
+        raise _fail(path, f"the file has no {rows}")
     return frame
 
 
@@ -182,8 +202,11 @@ def _iso(ns: int) -> str:
     return base + "Z"
 
 
-def read_detections(path: str | Path, *, sigma_m: float | None = None) -> DetectionFile:
-    """Parse and validate a detections file into scans (see the module docstring)."""
+def read_detections(
+    path: str | Path, *, sigma_m: float | None = None, scans: str | Path | None = None
+) -> DetectionFile:
+    """Parse and validate a detections file into scans (see the module docstring), with
+    the footprints of the ``scans`` file when one is given."""
     p = Path(path)
     frame = _read_table(p)
     ns, time_text, _ = _times(p, frame)
@@ -255,6 +278,9 @@ def read_detections(path: str | Path, *, sigma_m: float | None = None) -> Detect
         if "det_id" in frame.columns
         else np.array([str(i + 1) for i in range(n)], dtype=object)
     )
+    footprints = (
+        {} if scans is None else read_scans(scans, frame=transformer if geographic else None)
+    )
     order = np.argsort(ns, kind="stable")
     ns_sorted = ns[order]
     starts = np.flatnonzero(np.r_[True, ns_sorted[1:] != ns_sorted[:-1]])
@@ -264,6 +290,11 @@ def read_detections(path: str | Path, *, sigma_m: float | None = None) -> Detect
     labels: list[str] = []
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         idx = order[a:b]
+        key = (int(ns_sorted[a]), str(sensor[idx[0]]).lower())
+        if footprints and not (sensor[idx] == sensor[idx[0]]).all():
+            # a scan of several sensors: the footprint of its area-scanning one
+            keys = [(key[0], str(v).lower()) for v in np.unique(sensor[idx])]
+            key = next((k for k in keys if k in footprints), key)
         batches.append(
             DetectionBatch(
                 time_s=(int(ns_sorted[a]) - t0) / 1e9,
@@ -275,6 +306,7 @@ def read_detections(path: str | Path, *, sigma_m: float | None = None) -> Detect
                 sensor_x_m=sx[idx],
                 sensor_y_m=sy[idx],
                 det_id=det_id[idx],
+                footprint=footprints.get(key),
             )
         )
         labels.append(time_text[int(idx[0])])
@@ -288,6 +320,68 @@ def read_detections(path: str | Path, *, sigma_m: float | None = None) -> Detect
         origin_lon_deg=lon0,
         area_m2=max(span_x * span_y, 1e6),
     )
+
+
+def scans_beside(detections_path: str | Path) -> Path | None:
+    """The ``scans.csv`` or ``scans.parquet`` in the detections file's folder, if any."""
+    folder = Path(detections_path).parent
+    return next((f for f in (folder / "scans.csv", folder / "scans.parquet") if f.is_file()), None)
+
+
+def read_scans(
+    path: str | Path, *, frame: LocalFrame | None
+) -> dict[tuple[int, str], ScanFootprint]:
+    """Scan footprints by (time in ns, sensor), in the detections' frame: ``frame`` is the
+    local frame of lat/lon detections, None for detections given in ``x_m, y_m``."""
+    p = Path(path)
+    table = _read_table(p, "scans")
+    for name in ("r_min_m", "r_max_m", "half_width_deg"):
+        if name not in table.columns:
+            raise _fail(p, "missing column (not a scans file?)", field=name)
+    ns, _, _ = _times(p, table)
+    r_min = _numeric(p, table, "r_min_m")
+    r_max = _numeric(p, table, "r_max_m")
+    half = _numeric(p, table, "half_width_deg")
+    if frame is None:
+        for name in ("x_m", "y_m", "frame_azimuth_deg"):
+            if name not in table.columns:
+                raise _fail(p, "missing column (the detections are in x_m, y_m)", field=name)
+        x = _numeric(p, table, "x_m")
+        y = _numeric(p, table, "y_m")
+        az = np.radians(_numeric(p, table, "frame_azimuth_deg"))
+    else:
+        for name in ("lat", "lon", "azimuth_deg"):
+            if name not in table.columns:
+                raise _fail(p, "missing column (the detections are in lat, lon)", field=name)
+        lat = _numeric(p, table, "lat")
+        lon = _numeric(p, table, "lon")
+        _check_range(p, table, "lat", lat, 90.0)
+        _check_range(p, table, "lon", lon, 180.0)
+        x, y = frame.to_xy(lon, lat)
+        az = frame.frame_azimuth_rad(lon, lat, _numeric(p, table, "azimuth_deg"))
+    for name, bad in (
+        ("r_min_m", ~(r_min >= 0.0)),
+        ("r_max_m", ~(r_max >= r_min)),
+        ("half_width_deg", ~((half > 0.0) & (half <= 180.0))),
+    ):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            rule = {
+                "r_min_m": "must be at least 0",
+                "r_max_m": "must be at least r_min_m",
+                "half_width_deg": "must be in (0, 180]",
+            }[name]
+            raise _fail(p, rule, row=i + 1, field=name, value=table[name].iloc[i])
+    sensor = (
+        table["sensor"].astype(str).str.strip().str.lower().tolist()
+        if "sensor" in table.columns
+        else ["gmti"] * len(table)
+    )
+    half_rad = np.radians(half)
+    return {
+        (int(t), s): ScanFootprint(x[i], y[i], r_min[i], r_max[i], az[i], half_rad[i])
+        for i, (t, s) in enumerate(zip(ns.tolist(), sensor, strict=True))
+    }
 
 
 def _check_range(
@@ -314,8 +408,12 @@ def track_file(
     clutter_per_scan: float | None = None,
     area_m2: float | None = None,
     fixed_lag: bool = False,
+    scans: str | Path | bool = True,
 ) -> TrackSummary:
     """Track a detections file and write the tracks CSV; see the module docstring.
+
+    ``scans``: the scans file with each area scan's footprint (True: ``scans.csv`` or
+    ``scans.parquet`` beside the detections when there is one; False: none).
 
     ``sigma_m`` is used when the file has no ``sigma_m`` column; ``pd`` is the
     probability of detection (default 0.9); ``clutter_per_scan`` false detections per
@@ -336,7 +434,17 @@ def track_file(
             raise InputError("must be a non-negative number", source=f"option {label}", value=val)
     if sigma_m is not None and sigma_m <= 0.0:
         raise InputError("must be positive", source="option sigma_m", value=sigma_m)
-    data = read_detections(input_path, sigma_m=sigma_m)
+    scans_path = (
+        scans_beside(input_path) if scans is True else None if scans is False else Path(scans)
+    )
+    data = read_detections(input_path, sigma_m=sigma_m, scans=scans_path)
+    with_footprint = sum(b.footprint is not None for b in data.batches)
+    if scans_path is not None and not with_footprint:
+        raise InputError(
+            "no scan time matches a detection time (are both files of the same run?)",
+            source=str(scans_path),
+            field="time",
+        )
     defaults = TrackerConfig()
     density = defaults.clutter_density_per_m2
     if clutter_per_scan is not None:
@@ -384,6 +492,7 @@ def track_file(
         tracks=len(ids),
         duration_s=elapsed,
         detections_per_s=n_det / elapsed,
+        scans_with_footprint=with_footprint,
     )
 
 

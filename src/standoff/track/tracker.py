@@ -540,6 +540,7 @@ class Tracker:
                 sensor_x_m=batch.sensor_x_m[idx],
                 sensor_y_m=batch.sensor_y_m[idx],
                 det_id=batch.det_id[idx],
+                footprint=batch.footprint,
             )
             result = self._step_one(sub)
             rows = np.flatnonzero(self._det_rows >= 0)
@@ -591,11 +592,16 @@ class Tracker:
         par = fs.par
         par[_k.PAR_T] = t
         par[_k.PAR_DT] = dt
+        sees_stopped = False  # an empty scan counts misses, as in the numpy path
         if nd:
             self._sigma_hint = float(batch.sigma_m.max())
-            label = str(batch.sensor[0]).lower()
-            par[_k.PAR_SEES_STOPPED] = 1.0 if label in cfg.stationary_sensors else 0.0
+            sees_stopped = str(batch.sensor[0]).lower() in cfg.stationary_sensors
+        par[_k.PAR_SEES_STOPPED] = 1.0 if sees_stopped else 0.0
         par[_k.PAR_SIGMA_HINT] = self._sigma_hint
+        fp = None if sees_stopped else batch.footprint
+        par[_k.PAR_FP_ON] = 0.0 if fp is None else 1.0
+        if fp is not None:
+            par[_k.PAR_FP_X : _k.PAR_FP_H + 1] = fp.as_array()
         par[_k.PAR_LAGGED] = 1.0 if self._lagged else 0.0
         if dt > 0.0:
             pi, F, Q, _ = self._model(dt)
@@ -699,6 +705,11 @@ class Tracker:
         if n:
             # narrow-field sensors (EO/IR) report what they see, not what they missed
             count_misses = not sees_stopped
+            # an area scan's footprint: tracks predicted outside it were not looked for
+            outside = None
+            if batch.footprint is not None and count_misses:
+                pos = (tr.mu[:, None, :] @ tr.X)[:, 0, :2]
+                outside = ~batch.footprint.contains(pos[:, 0], pos[:, 1])
             before = (tr.mu, tr.r, tr.r_vis, tr.misses)
             miss_mix = np.maximum(1.0 - miss_eff, 1e-12)
             om0 = assoc.beta0[:, None] * tr.mu * (1.0 - pd_miss)[None, :] / miss_mix[:, None]
@@ -734,8 +745,10 @@ class Tracker:
             if hit.any():
                 tr.seen_xy_m = tr.seen_xy_m.copy()
                 tr.seen_xy_m[hit] = (tr.mu[hit, None, :] @ tr.X[hit])[:, 0, :2]
-            if not count_misses:
+            if not count_misses or outside is not None:
                 unseen = assoc.beta0 >= 1.0 - 1e-9
+                if count_misses and outside is not None:
+                    unseen &= outside
                 tr.mu = np.where(unseen[:, None], before[0], tr.mu)
                 tr.r = np.where(unseen, before[1], tr.r)
                 tr.r_vis = np.where(unseen, before[2], tr.r_vis)
