@@ -1197,11 +1197,13 @@ def run_analysis(
     """Analyse a run's tracks into ``out_dir/findings.json`` (schema ``standoff.findings/1``),
     every finding marked ``marking`` (owner only unless the operation releases further);
     with ``evaluate``, also score the findings against the run's truth.  ``roads``: a road
-    map (GeoJSON lines), by default the run folder's ``roads.geojson`` when there is one.
+    map (GeoJSON lines), by default the run folder's ``roads.geojson`` when there is one;
+    the run folder's ``scans.csv``, when there is one, says where the radar looked.
     Returns a summary (counts, the findings path, the road map used and, when asked, the
     metrics)."""
     from standoff.intel import analyse, read_detections, read_run, read_tracks
     from standoff.intel import evaluate as score
+    from standoff.intel.io import read_scans
     from standoff.intel.roads import read_roads
 
     info = read_run(run_dir)
@@ -1211,6 +1213,8 @@ def run_analysis(
     tracks = read_tracks(tracks_csv, info)
     det_path = Path(run_dir) / "detections.csv"
     detections = read_detections(det_path, info) if det_path.is_file() else None
+    scans_path = Path(run_dir) / "scans.csv"
+    scans = read_scans(scans_path, info) if scans_path.is_file() else None
     from standoff.domain.marking import Marking
 
     meta = json.loads((Path(run_dir) / "meta.json").read_text(encoding="utf-8"))
@@ -1223,6 +1227,7 @@ def run_analysis(
         airspace,
         marking=Marking.parse(marking, owner=operator, source="--marking"),
         roads=road_map,
+        scans=scans,
     )
     # Minimisation: findings wholly in the operator's own territory are marked as such.
     from standoff.oversight.minimise import mark_own_territory

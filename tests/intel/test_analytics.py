@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import shapely
@@ -16,8 +18,8 @@ from standoff.intel import (
     find_sites,
 )
 from standoff.intel.border import BorderParams, Port, load_ports, nearest_port
-from standoff.intel.io import RunInfo
-from standoff.intel.pattern import change_alert, local_profiles
+from standoff.intel.io import RunInfo, ScanTable
+from standoff.intel.pattern import change_alert, local_profiles, looked_s
 from standoff.intel.routes import CorridorParams
 
 from .conftest import drive, table
@@ -107,11 +109,14 @@ def test_corridor_between_site_and_border(info: RunInfo) -> None:
     # Convoys from SITE towards the border near Sasabe (north), three passes.
     bx, by = (float(v) for v in info.frame.to_xy(-111.68, _border_lat(airspace, -111.68) - 0.005))
     runs = [drive(100 + k, 20000.0 + 3000 * k, SITE, (bx, by), 14.0) for k in range(3)]
-    corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
+    corridors, trav = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
     conv = [c for c in corridors if c.border_lat_deg is not None]
     assert len(conv) == 1
     c = conv[0]
     assert c.traversal_count == 3
+    # the members that began a pass are the corridor's traversals (what alerts count)
+    k = corridors.index(c)
+    assert int((trav.first_of_pass & (trav.corridor == k)).sum()) == 3
     assert c.from_site_id == sites[0].id
     assert c.typical_speed_mps == pytest.approx(14.0)
     assert c.path_lonlat_deg[-1][1] > c.path_lonlat_deg[0][1]  # oriented towards the border
@@ -184,6 +189,63 @@ def test_change_alert_poisson(info: RunInfo) -> None:
     assert steady is None
 
 
+def _scans(t_s: np.ndarray, centre_rad: np.ndarray) -> ScanTable:
+    """A radar 30 km south of the origin, 40 degrees wide, reaching 60 km."""
+    n = len(t_s)
+    return ScanTable(
+        np.asarray(t_s, float), np.zeros(n), np.full(n, -30_000.0), np.zeros(n),
+        np.full(n, 60_000.0), np.asarray(centre_rad, float), np.full(n, np.radians(20.0)),
+    )  # fmt: skip
+
+
+def test_scan_table_looks_and_dwells() -> None:
+    t = np.r_[np.arange(0.0, 100.0, 10.0), 5000.0, 5010.0]
+    sc = _scans(t, np.where(np.arange(len(t)) % 2, 0.0, np.pi / 2))
+    seen = sc.looked([0.0, 30_000.0], [0.0, -30_000.0 + 1.0])
+    assert seen.shape == (len(t), 2)
+    np.testing.assert_array_equal(seen[:, 0], np.arange(len(t)) % 2 == 1)  # north: odd scans
+    np.testing.assert_array_equal(seen[:, 1], np.arange(len(t)) % 2 == 0)  # east: even scans
+    dwell = sc.dwell_s()
+    assert dwell[0] == 10.0
+    assert dwell[9] == 30.0  # the gap to 5,000 s is not looking: at most 3 x 10 s
+    assert dwell[-1] == 10.0
+
+
+def test_change_alerts_count_only_the_time_the_radar_looked(info: RunInfo) -> None:
+    """A steady 1 event per 1,000 s at the subject, seen only while the radar looked there:
+    in the baseline it looked a quarter of the time, in the window all of it.  By the clock
+    that is a fourfold increase; by the looking, nothing changed."""
+    t = np.arange(0.0, 40_000.0, 10.0)
+    on = np.where((t < 30_000.0) & (t % 4_000.0 >= 1_000.0), np.pi, 0.0)  # away 3/4 of the time
+    sc = _scans(t, on)
+    x, y = np.array([0.0]), np.array([0.0])
+    seen_at = t[sc.looked(x, y)[:, 0]]
+    events = seen_at[np.isin(seen_at % 1_000.0, [0.0])]
+    by_clock = change_alert("a1", "site-001", events, np.arange(len(events)), info,
+                            window_s=10_000.0, end_s=40_000.0)  # fmt: skip
+    assert by_clock is not None
+    assert by_clock.direction == "increase"
+    looked = (sc.t_s, looked_s(sc, x, y))
+    assert change_alert("a2", "site-001", events, np.arange(len(events)), info,
+                        window_s=10_000.0, end_s=40_000.0, looked=looked) is None  # fmt: skip
+    # A real change is still found: the window's traffic stops while the radar looks.
+    quiet = events[events <= 30_000.0]
+    drop = change_alert("a3", "site-001", quiet, np.arange(len(quiet)), info,
+                        window_s=10_000.0, end_s=40_000.0, looked=looked)  # fmt: skip
+    assert drop is not None
+    assert drop.direction == "decrease"
+    base_looked_s = looked[1][sc.t_s <= 30_000.0].sum()
+    assert base_looked_s == pytest.approx(8 * 1_000.0 + 10.0)  # a quarter of the baseline
+    assert drop.baseline_rate_per_day == pytest.approx(
+        len(quiet) / base_looked_s * 86_400.0, abs=1e-3
+    )
+    assert "looked" in drop.confidence.basis
+    # Never looked at in the window: nothing to compare, no alert.
+    blind = (sc.t_s, np.where(sc.t_s > 30_000.0, 0.0, looked[1]))
+    assert change_alert("a4", "site-001", quiet, np.arange(len(quiet)), info,
+                        window_s=10_000.0, end_s=40_000.0, looked=blind) is None  # fmt: skip
+
+
 def _leg_points(
     track_id: int, t0: float, path: list[tuple[float, float]], frm: float, to: float
 ) -> dict[str, np.ndarray]:
@@ -229,7 +291,7 @@ def test_corridor_drawn_whole_from_passes_that_each_see_part_of_it(info: RunInfo
         for k, (a, b) in enumerate(seen)
         for leg in _convoy_legs(200 + k, 20000.0 + 3000 * k, path, a, b)
     ]
-    corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
+    corridors, trav = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
     conv = [c for c in corridors if c.border_lat_deg is not None]
     assert len(conv) == 1
     lon, lat = np.asarray(conv[0].path_lonlat_deg).T
@@ -239,6 +301,11 @@ def test_corridor_drawn_whole_from_passes_that_each_see_part_of_it(info: RunInfo
     assert float(np.max(shapely.distance(probe, line))) < 300.0
     assert conv[0].traversal_count == 4
     assert conv[0].observed_share == 1.0  # every part seen on some pass
+    # a convoy's vehicles are one pass: only its first vehicle's track begins it
+    k = corridors.index(conv[0])
+    starts = trav.start_s[(trav.corridor == k) & trav.first_of_pass]
+    assert len(starts) == 4
+    assert (np.diff(np.sort(starts)) > CorridorParams().same_pass_s).all()
 
 
 def test_corridor_pieces_that_share_no_cell_are_bridged(info: RunInfo) -> None:
@@ -490,3 +557,50 @@ def test_drive_lost_in_a_turn_is_joined_across_it(info: RunInfo) -> None:
     probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 200))
     # The unseen corner is cut (by about 400 m) and the rest follows the road.
     assert float(np.max(shapely.distance(probe, line))) < 500.0
+
+
+def test_read_scans_in_the_run_frame_or_from_lat_lon(info: RunInfo, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from standoff.core.errors import InputError
+    from standoff.intel.io import read_scans
+
+    x, y = np.array([1_000.0, 2_000.0]), np.array([-3_000.0, -3_500.0])
+    lon, lat = info.frame.to_lonlat(x, y)
+    az = info.frame.true_azimuth_deg(x, y, np.radians([10.0, 200.0]))
+    frame = pd.DataFrame(
+        {
+            "time": ["2026-03-20T02:00:10Z", "2026-03-20T02:00:20Z"],
+            "sensor": "gmti",
+            "lat": lat,
+            "lon": lon,
+            "x_m": x,
+            "y_m": y,
+            "r_min_m": 0.0,
+            "r_max_m": 29_000.0,
+            "azimuth_deg": az,
+            "frame_azimuth_deg": [10.0, 200.0],
+            "half_width_deg": 60.0,
+        }
+    )
+    frame.to_csv(tmp_path / "scans.csv", index=False)
+    sc = read_scans(tmp_path / "scans.csv", info)
+    np.testing.assert_allclose(sc.t_s, [10.0, 20.0])
+    np.testing.assert_allclose(sc.centre_rad, np.radians([10.0, 200.0]))
+    frame.drop(columns=["x_m", "y_m", "frame_azimuth_deg"]).to_csv(
+        tmp_path / "geo.csv", index=False
+    )
+    geo = read_scans(tmp_path / "geo.csv", info)
+    np.testing.assert_allclose(geo.x_m, x, atol=0.01)
+    np.testing.assert_allclose(
+        (geo.centre_rad - np.radians([10.0, 200.0]) + np.pi) % (2 * np.pi) - np.pi, 0.0, atol=1e-6
+    )
+    frame.loc[1, "half_width_deg"] = 0.0
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(InputError) as err:
+        read_scans(tmp_path / "bad.csv", info)
+    assert (err.value.source, err.value.row, err.value.field) == (
+        str(tmp_path / "bad.csv"),
+        3,
+        "half_width_deg",
+    )

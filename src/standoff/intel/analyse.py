@@ -11,8 +11,8 @@ from standoff.airspace import Airspace
 from standoff.domain.findings import ChangeAlert, Findings
 from standoff.domain.marking import Marking
 from standoff.intel.border import BorderParams, find_approaches
-from standoff.intel.io import DetectionTable, RunInfo, TrackTable
-from standoff.intel.pattern import change_alert
+from standoff.intel.io import DetectionTable, RunInfo, ScanTable, TrackTable
+from standoff.intel.pattern import change_alert, looked_s
 from standoff.intel.roads import RoadMap
 from standoff.intel.routes import CorridorParams, find_corridors
 from standoff.intel.sites import SiteParams, find_sites
@@ -40,9 +40,11 @@ def analyse(
     params: AnalysisParams = AnalysisParams(),
     marking: Marking = _UNCLASSIFIED,
     roads: RoadMap | None = None,
+    scans: ScanTable | None = None,
 ) -> Findings:
     """Sites, corridors, border approaches and change alerts of one run; with a road map,
-    corridors are carried along roads across stretches the radar could not see."""
+    corridors are carried along roads across stretches the radar could not see; with the
+    run's scans, change alerts weigh time by how long the radar looked at each subject."""
     sites, ev, site_of = find_sites(tracks, detections, info, params.sites, marking)
     corridors, trav = find_corridors(
         tracks, info, airspace, sites, params.corridors, marking, roads
@@ -53,16 +55,23 @@ def analyse(
     alerts: list[ChangeAlert] = []
     visits = ev.kind != 2
     subjects = [
-        (s.id, ev.arrive_s[(site_of == i) & visits], ev.track_a[(site_of == i) & visits])
+        (s.id, ev.arrive_s[(site_of == i) & visits], ev.track_a[(site_of == i) & visits],
+         [(s.lon_deg, s.lat_deg)])
         for i, s in enumerate(sites)
     ] + [
-        (c.id, trav.start_s[trav.corridor == i], trav.track_id[trav.corridor == i])
+        (c.id, trav.start_s[(trav.corridor == i) & trav.first_of_pass],
+         trav.track_id[(trav.corridor == i) & trav.first_of_pass], _along_line(c.path_lonlat_deg))
         for i, c in enumerate(corridors)
-    ]
-    for subject, times, ids in subjects:  # one test per finding
+    ]  # fmt: skip
+    for subject, times, ids, where in subjects:  # one test per finding
+        looked = None
+        if scans is not None and len(scans):
+            x, y = info.frame.to_xy([p[0] for p in where], [p[1] for p in where])
+            looked = (scans.t_s, looked_s(scans, x, y))
         alert = change_alert(
             f"alert-{len(alerts) + 1:03d}", subject, np.asarray(times), np.asarray(ids), info,
             window_s=window, end_s=end_s, alpha=params.alert_alpha, marking=marking,
+            looked=looked,
         )  # fmt: skip
         if alert is not None:
             alerts.append(alert)
@@ -75,4 +84,21 @@ def analyse(
         corridors=tuple(corridors),
         approaches=tuple(approaches),
         alerts=tuple(alerts),
+    )
+
+
+def _along_line(path: tuple[tuple[float, float], ...], n: int = 21) -> list[tuple[float, float]]:
+    """``n`` points evenly spaced (in degrees, fine at a corridor's scale) along a line."""
+    xy = np.asarray(path, dtype=np.float64)
+    if len(xy) < 2:
+        return [(float(p[0]), float(p[1])) for p in xy]
+    seg = np.hypot(*np.diff(xy, axis=0).T)
+    at = np.r_[0.0, np.cumsum(seg)]
+    want = np.linspace(0.0, at[-1], n)
+    return list(
+        zip(
+            np.interp(want, at, xy[:, 0]).tolist(),
+            np.interp(want, at, xy[:, 1]).tolist(),
+            strict=True,
+        )
     )

@@ -1,4 +1,5 @@
-"""Reading a run for analysis: ``meta.json`` (+ ``scenario.yaml``), tracks and detections.
+"""Reading a run for analysis: ``meta.json`` (+ ``scenario.yaml``), tracks, detections and
+where the radar looked (``scans.csv``).
 
 Everything is turned into flat numpy arrays in the run's local east/north frame (metres)
 with times in seconds from the run's start (``t_s``); errors name the file, the data row
@@ -22,7 +23,16 @@ import yaml
 from standoff.core.errors import InputError
 from standoff.geo.frame import LocalFrame
 
-__all__ = ["DetectionTable", "RunInfo", "TrackTable", "read_detections", "read_run", "read_tracks"]
+__all__ = [
+    "DetectionTable",
+    "RunInfo",
+    "ScanTable",
+    "TrackTable",
+    "read_detections",
+    "read_run",
+    "read_scans",
+    "read_tracks",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -84,6 +94,46 @@ class DetectionTable:
 
     def __len__(self) -> int:
         return int(self.det_id.shape[0])
+
+
+@dataclass(frozen=True)
+class ScanTable:
+    """Where each area scan looked: the sensor's position, the ground annulus
+    ``r_min_m``..``r_max_m`` and the sector ``centre_rad`` +- ``half_rad`` (clockwise from
+    the frame's north), one element per scan in time order."""
+
+    t_s: FloatArray
+    x_m: FloatArray
+    y_m: FloatArray
+    r_min_m: FloatArray
+    r_max_m: FloatArray
+    centre_rad: FloatArray
+    half_rad: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])
+
+    def looked(self, x_m: npt.ArrayLike, y_m: npt.ArrayLike) -> BoolArray:
+        """(scans, points): whether each scan's sector held each point."""
+        x = np.asarray(x_m, dtype=np.float64)[None, :]
+        y = np.asarray(y_m, dtype=np.float64)[None, :]
+        dx, dy = x - self.x_m[:, None], y - self.y_m[:, None]
+        rg = np.hypot(dx, dy)
+        off = np.abs((np.arctan2(dx, dy) - self.centre_rad[:, None] + np.pi) % (2 * np.pi) - np.pi)
+        return np.asarray(
+            (rg >= self.r_min_m[:, None]) & (rg <= self.r_max_m[:, None])
+            & (off <= self.half_rad[:, None])
+        )  # fmt: skip
+
+    def dwell_s(self) -> FloatArray:
+        """The time each scan stands for: until the next scan, at most three times the
+        median interval (a gap in the scans, such as a transit, is not looking); the last
+        scan stands for the median interval."""
+        if len(self) < 2:
+            return np.zeros(len(self))
+        gaps = np.diff(self.t_s)
+        typical = float(np.median(gaps))
+        return np.asarray(np.minimum(np.r_[gaps, typical], 3.0 * typical), dtype=np.float64)
 
 
 def _fail(source: str, message: str, **kw: Any) -> InputError:
@@ -225,3 +275,38 @@ def read_detections(path: str | Path, info: RunInfo) -> DetectionTable:
         else np.full(len(frame), "gmti")
     )
     return DetectionTable(det, t_s, sensor, x, y)
+
+
+def read_scans(path: str | Path, info: RunInfo) -> ScanTable:
+    """Read a run's ``scans.csv`` (``time``, ``x_m, y_m, frame_azimuth_deg`` in the run's
+    frame or ``lat, lon, azimuth_deg``, and ``r_min_m, r_max_m, half_width_deg``)."""
+    p = Path(path)
+    frame = _read_csv(p)
+    t_s = _times(p, _column(p, frame, "time"), info)
+    if "x_m" in frame.columns and "frame_azimuth_deg" in frame.columns:
+        x = _numbers(p, _column(p, frame, "x_m"))
+        y = _numbers(p, _column(p, frame, "y_m"))
+        centre = np.radians(_numbers(p, _column(p, frame, "frame_azimuth_deg")))
+    else:
+        lat = _numbers(p, _column(p, frame, "lat"))
+        lon = _numbers(p, _column(p, frame, "lon"))
+        x, y = info.frame.to_xy(lon, lat)
+        centre = info.frame.frame_azimuth_rad(
+            lon, lat, _numbers(p, _column(p, frame, "azimuth_deg"))
+        )
+    r_min = _numbers(p, _column(p, frame, "r_min_m"))
+    r_max = _numbers(p, _column(p, frame, "r_max_m"))
+    half = _numbers(p, _column(p, frame, "half_width_deg"))
+    for name, bad in (
+        ("r_min_m", r_min < 0),
+        ("r_max_m", r_max < r_min),
+        ("half_width_deg", (half <= 0) | (half > 180)),
+    ):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise _fail(str(p), "out of range", row=i + 2, field=name, value=frame[name].iloc[i])
+    order = np.argsort(t_s, kind="stable")
+    return ScanTable(
+        t_s[order], x[order], y[order], r_min[order], r_max[order], centre[order],
+        np.radians(half[order]),
+    )  # fmt: skip

@@ -5,6 +5,14 @@ traversals) in the recent window with what its baseline rate predicts, with a on
 Poisson test: ``p = P(X >= k)`` for an increase, ``P(X <= k)`` for a decrease, ``X ~
 Poisson(rate_baseline * window)``.  An alert is raised when ``p < alpha``; its confidence is
 ``1 - p`` (the chance the change is not a fluke of counting), its evidence the window's events.
+
+Time is the time the radar *looked* at the subject when the run says where each scan looked
+(:func:`looked_s`): a corridor out of the radar's reach while the aircraft flies another
+orbit shows no traffic, which is no decrease; the same corridor seen only on the last orbit
+shows traffic the baseline never had a chance to see, which is no increase.  Rates are then
+events per day of looking, ``window`` and the baseline are the looking inside them, and a
+baseline of less than ``min_looked_s`` of looking gives no alert.  Without scans, time is
+clock time.
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ from scipy.stats import poisson
 
 from standoff.domain.findings import ChangeAlert, Confidence, Evidence
 from standoff.domain.marking import Marking
-from standoff.intel.io import RunInfo
+from standoff.intel.io import RunInfo, ScanTable
 
-__all__ = ["change_alert", "local_profiles"]
+__all__ = ["change_alert", "local_profiles", "looked_s"]
+
+FloatArray = npt.NDArray[np.float64]
 
 _UNCLASSIFIED = Marking()
 
@@ -39,6 +49,14 @@ def local_profiles(t_s: npt.ArrayLike, info: RunInfo) -> tuple[tuple[int, ...], 
     )
 
 
+def looked_s(scans: ScanTable, x_m: npt.ArrayLike, y_m: npt.ArrayLike) -> FloatArray:
+    """Seconds of looking at a subject per scan: the scan's dwell when its sector held any
+    of the subject's points (a site: one; a corridor: points along its line; a drive along
+    a corridor is counted when the radar saw some of it), else 0."""
+    seen = scans.looked(x_m, y_m).any(axis=1) if np.size(x_m) else np.zeros(len(scans), bool)
+    return np.asarray(scans.dwell_s() * seen, dtype=np.float64)
+
+
 def change_alert(
     alert_id: str,
     subject_id: str,
@@ -51,22 +69,33 @@ def change_alert(
     alpha: float = 0.05,
     min_baseline_s: float | None = None,
     marking: Marking = _UNCLASSIFIED,
+    looked: tuple[FloatArray, FloatArray] | None = None,
+    min_looked_s: float = 3600.0,
 ) -> ChangeAlert | None:
     """An alert when the count in ``(end_s - window_s, end_s]`` departs from the rate over
-    ``[0, end_s - window_s]``; None when it does not or the baseline is too short."""
+    ``[0, end_s - window_s]``; None when it does not or the baseline is too short.
+    ``looked``: scan times and the seconds each looked at the subject (:func:`looked_s`);
+    then rates are per time of looking (see the module docstring)."""
     t = np.asarray(event_s, dtype=np.float64)
     tid = np.asarray(track_ids, dtype=np.int64)
     w0 = end_s - window_s
-    base_s = w0
-    if base_s < (min_baseline_s if min_baseline_s is not None else window_s):
-        return None
+    base_s, win_s = w0, window_s
+    if looked is None:
+        if base_s < (min_baseline_s if min_baseline_s is not None else window_s):
+            return None
+    else:
+        st, sw = looked
+        base_s = float(sw[st <= w0].sum())
+        win_s = float(sw[(st > w0) & (st <= end_s)].sum())
+        if base_s < min_looked_s or win_s <= 0.0:
+            return None  # too little looking to have a rate, or none to compare it with
     n_base = int((t <= w0).sum())
     if n_base == 0:  # no baseline events: no rate to depart from (new activity, not a change)
         return None
     recent = (t > w0) & (t <= end_s)
     k = int(recent.sum())
     rate = n_base / base_s
-    mu = max(rate * window_s, 1e-9)
+    mu = max(rate * win_s, 1e-9)
     if k > mu:
         pval, direction = float(poisson.sf(k - 1, mu)), "increase"
     else:
@@ -81,7 +110,7 @@ def change_alert(
         id=alert_id,
         subject_id=subject_id,
         baseline_rate_per_day=round(rate * _DAY_S, 3),
-        observed_rate_per_day=round(k / window_s * _DAY_S, 3),
+        observed_rate_per_day=round(k / win_s * _DAY_S, 3),
         observed_count=k,
         window_start_utc=info.utc(w0),
         window_end_utc=info.utc(end_s),
@@ -91,7 +120,14 @@ def change_alert(
             tuple(int(x) for x in np.unique(ids)), k, ("gmti",), info.utc(first), info.utc(last)
         ),
         confidence=Confidence(
-            round(1.0 - pval, 4), f"1 - poisson p (k={k}, expected={mu:.2f}, {direction})"
+            round(1.0 - pval, 4),
+            f"1 - poisson p (k={k}, expected={mu:.2f}, {direction})"
+            + (
+                ""
+                if looked is None
+                else f"; rates per time the radar looked at it ({base_s / 3600:.1f} h in the "
+                f"baseline, {win_s / 3600:.1f} h in the window)"
+            ),
         ),
         marking=marking,
     )

@@ -165,11 +165,13 @@ class CorridorParams:
 
 @dataclass(frozen=True)
 class Traversals:
-    """The corridor each candidate track was put in (-1: none)."""
+    """The corridor each candidate track was put in (-1: none), and whether its start
+    began one of the corridor's passes (a convoy's vehicles are one pass)."""
 
     track_id: IntArray
     start_s: FloatArray
     corridor: IntArray
+    first_of_pass: npt.NDArray[np.bool_]
 
 
 def find_corridors(
@@ -182,7 +184,9 @@ def find_corridors(
     roads: RoadMap | None = None,
 ) -> tuple[list[Corridor], Traversals]:
     obs = tracks.select(tracks.observed)
-    empty = Traversals(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
+    empty = Traversals(
+        np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, dtype=bool)
+    )
     if len(obs) < 2:
         return [], empty
     obs = _joined(obs, p)
@@ -246,14 +250,20 @@ def find_corridors(
         )
     corridors: list[Corridor] = []
     rows_of: list[IntArray] = []  # each corridor's members
+    starters: list[IntArray] = []  # and those that began its passes
     start_s = obs.t_s[first[cand]]
 
     def border_m(x: FloatArray, y: FloatArray) -> FloatArray:
         return np.asarray(airspace.boundary_distance_m(*info.frame.to_lonlat(x, y)))
 
+    def pass_starters(members: IntArray) -> IntArray:
+        """The members whose start began a pass (those that do not continue another)."""
+        own = members[~continues[members]]
+        own = own[np.argsort(start_s[own], kind="stable")]
+        return own[np.r_[True, np.diff(start_s[own]) > p.same_pass_s]] if len(own) else own
+
     def passes_of(members: IntArray) -> FloatArray:
-        t0 = np.sort(start_s[members[~continues[members]]])
-        return t0[np.r_[True, np.diff(t0) > p.same_pass_s]] if len(t0) else t0
+        return np.asarray(start_s[pass_starters(members)])
 
     convoy_weight = convoy[cand].astype(np.float64)
     ctx = _Candidates(
@@ -275,6 +285,7 @@ def find_corridors(
             if len(passes) < p.min_traversals:
                 continue
             rows_of.append(mine)
+            starters.append(pass_starters(mine))
             corridors.append(
                 _corridor(len(corridors) + 1, ln, mine, passes, np.isin(cg, mine), ctx)
             )
@@ -282,8 +293,12 @@ def find_corridors(
     which = np.repeat(np.arange(len(rows_of)), [len(r) for r in rows_of])
     free = np.setdiff1d(np.arange(nc), taken)
     rows = np.r_[taken, free]
+    began = np.concatenate(
+        [np.isin(r, st) for r, st in zip(rows_of, starters, strict=True)]
+        + [np.zeros(len(free), dtype=bool)]
+    )
     return corridors, Traversals(
-        ids[first[cand[rows]]], start_s[rows], np.r_[which, np.full(len(free), -1)]
+        ids[first[cand[rows]]], start_s[rows], np.r_[which, np.full(len(free), -1)], began
     )
 
 

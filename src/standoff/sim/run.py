@@ -550,6 +550,30 @@ def simulate(
         fmt,
         epoch,
     )
+    scan_rows: list[tuple[float, ...]] = []
+
+    def write_scans() -> None:
+        """The buffered scans in one block (columns, projected and turned in one call)."""
+        if not scan_rows:
+            return
+        t, x, y, r0, r1, centre, half, area = np.asarray(scan_rows, dtype=np.float64).T
+        scan_rows.clear()
+        lon, lat = frame.to_lonlat(x, y)
+        sw.append(
+            time=t,
+            sensor=np.full(len(t), "gmti"),
+            lat=lat,
+            lon=lon,
+            x_m=x,
+            y_m=y,
+            r_min_m=r0,
+            r_max_m=r1,
+            azimuth_deg=frame.true_azimuth_deg(x, y, centre),
+            frame_azimuth_deg=np.degrees(centre),
+            half_width_deg=np.degrees(half),
+            area_km2=area / 1e6,
+        )
+
     kinds = np.asarray(KIND_NAMES)
     scans = {"gmti": 0, "eoir": 0}
     per_sensor = {"gmti": 0, "eoir": 0}
@@ -569,25 +593,14 @@ def simulate(
                     lon=tlon,
                     speed_mps=s.speed_mps,
                 )
-            fp = step.footprint
-            if fp is not None:
-                slon, slat = frame.to_lonlat([fp.sensor_x_m], [fp.sensor_y_m])
-                sw.append(
-                    time=[step.time_s],
-                    sensor=["gmti"],
-                    lat=slat,
-                    lon=slon,
-                    x_m=[fp.sensor_x_m],
-                    y_m=[fp.sensor_y_m],
-                    r_min_m=[fp.r_min_m],
-                    r_max_m=[fp.r_max_m],
-                    azimuth_deg=frame.true_azimuth_deg(
-                        [fp.sensor_x_m], [fp.sensor_y_m], [fp.centre_rad]
-                    ),
-                    frame_azimuth_deg=[np.degrees(fp.centre_rad)],
-                    half_width_deg=[np.degrees(fp.half_rad)],
-                    area_km2=[step.scanned_m2 / 1e6],
-                )
+            if step.footprint is not None:
+                fp = step.footprint
+                scan_rows.append(
+                    (step.time_s, fp.sensor_x_m, fp.sensor_y_m, fp.r_min_m, fp.r_max_m,
+                     fp.centre_rad, fp.half_rad, step.scanned_m2)
+                )  # fmt: skip
+                if len(scan_rows) >= 4096:
+                    write_scans()
             b = step.batch
             if b is not None:
                 for name in ("gmti", "eoir"):
@@ -611,6 +624,7 @@ def simulate(
                 )
                 aw.append(det_id=b.det_id, truth_id=step.detection_truth_id)
                 truth_ids.update(int(i) for i in np.unique(step.detection_truth_id) if i >= 0)
+        write_scans()
     finally:
         for w in (tw, dw, aw, sw):
             w.close()
