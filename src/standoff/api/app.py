@@ -139,12 +139,35 @@ class DetectionColumns(_Strict):
         return self
 
 
+class ScanIn(_Strict):
+    """Where one area scan looked (as in a run's ``scans.csv``): the sensor's position, the
+    ground annulus ``r_min_m``..``r_max_m`` and the sector, ``azimuth_deg`` (true, at the
+    sensor) +- ``half_width_deg``.  The live tracker counts a miss only inside it."""
+
+    time: _Time
+    sensor: _Sensor = "gmti"
+    lat: _Lat
+    lon: _Lon
+    r_min_m: float = Field(ge=0, le=1_000_000)
+    r_max_m: float = Field(gt=0, le=1_000_000)
+    azimuth_deg: float = Field(ge=-360, le=360)
+    half_width_deg: float = Field(gt=0, le=180)
+
+    @model_validator(mode="after")
+    def _ring(self) -> Self:
+        if self.r_max_m < self.r_min_m:
+            raise ValueError(f"r_max_m {self.r_max_m} is below r_min_m {self.r_min_m}")
+        return self
+
+
 class IngestBatch(_Strict):
-    """One message of detections: ``detections`` (one object each) or ``columns``."""
+    """One message of detections: ``detections`` (one object each) or ``columns``, and
+    optionally where each of its area scans looked (``scans``, one per scan time)."""
 
     message_id: str = Field(min_length=1, max_length=128)
     detections: list[Detection] | None = Field(default=None, max_length=_MAX_BATCH)
     columns: DetectionColumns | None = None
+    scans: list[ScanIn] | None = Field(default=None, max_length=10_000)
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
@@ -263,6 +286,30 @@ def _ns(times: list[datetime]) -> np.ndarray:
         if v is None:
             v = seen[t_] = (t_ - _EPOCH) // _MICROSECOND * 1000
         out[i] = v
+    return out
+
+
+def _footprints(
+    body: IngestBatch, time_ns: np.ndarray
+) -> dict[int, tuple[float, float, float, float, float, float]]:
+    """The batch's scan footprints by scan time (ns): (lat, lon, r_min_m, r_max_m,
+    azimuth_deg, half_width_deg); each must be the time of one of its detections."""
+    out: dict[int, tuple[float, float, float, float, float, float]] = {}
+    if not body.scans:
+        return out
+    times = set(np.unique(time_ns).tolist())
+    for i, (sc, ns) in enumerate(zip(body.scans, _ns([s.time for s in body.scans]), strict=True)):
+        if int(ns) not in times:
+            raise InputError(
+                "no detection of the batch has this time",
+                field=f"scans.{i}.time",
+                value=sc.time.isoformat(),
+            )
+        if int(ns) in out:
+            raise InputError(
+                "two scans at one time", field=f"scans.{i}.time", value=sc.time.isoformat()
+            )
+        out[int(ns)] = (sc.lat, sc.lon, sc.r_min_m, sc.r_max_m, sc.azimuth_deg, sc.half_width_deg)
     return out
 
 
@@ -806,6 +853,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         nothing), acknowledged only after the commit; then track it live."""
         _run_or_404(run_id)
         batch = _batch_arrays(body)
+        footprints = _footprints(body, batch["time_ns"])  # checked before anything is stored
         rows = {**batch, "time": batch["time_ns"].astype("datetime64[ns]")}
         receipt = store().ingest(run_id, body.message_id, rows, now=datetime.now(UTC))
         if receipt.duplicate:
@@ -822,6 +870,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             batch["sigma_m"],
             batch["radial_velocity_mps"],
             batch["sensor"],
+            footprints,
         )
         return IngestAck(
             message_id=receipt.message_id, stored=receipt.count, duplicate=False, **fed

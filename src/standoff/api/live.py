@@ -14,10 +14,12 @@ over UDP.
 import asyncio
 import json
 import logging
+import math
 import queue
 import socket
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +28,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from standoff.core.errors import InputError
-from standoff.domain.detections import DetectionBatch
+from standoff.domain.detections import DetectionBatch, ScanFootprint
 from standoff.domain.marking import Marking
 from standoff.geo.frame import LocalFrame
 from standoff.share.products.cot import tracks_to_cot
@@ -92,6 +94,8 @@ class _Scan:
     sigma_m: np.ndarray
     radial_velocity_mps: np.ndarray
     sensor: np.ndarray
+    footprint: tuple[float, float, float, float, float, float] | None = None
+    """(lat, lon, r_min_m, r_max_m, azimuth_deg, half_width_deg) of the scan, if given."""
 
 
 _STOP = object()
@@ -156,9 +160,11 @@ class LiveTracking:
         sigma_m: np.ndarray,
         radial_velocity_mps: np.ndarray,
         sensor: list[str],
+        footprints: Mapping[int, tuple[float, float, float, float, float, float]] | None = None,
     ) -> dict[str, int]:
         """Queue a committed batch for tracking, scan by scan; returns how many scans will
-        be tracked and how many are skipped (older than the run's last accepted scan)."""
+        be tracked and how many are skipped (older than the run's last accepted scan).
+        ``footprints``: where scans looked, by scan time in ns (see ``_Scan.footprint``)."""
         with self._lock:
             run = self._runs.get(run_id)
             if run is None and len(lat):
@@ -194,6 +200,7 @@ class LiveTracking:
                         np.asarray(sigma_m, float)[sel],
                         np.asarray(radial_velocity_mps, float)[sel],
                         sensors[sel],
+                        None if footprints is None else footprints.get(int(t)),
                     )
                 )
                 tracked += 1
@@ -251,6 +258,14 @@ class LiveTracking:
             run.tracker, run.frame = Tracker(), LocalFrame(*run.origin_lon_lat)
         frame = run.frame
         x, y = frame.to_xy(scan.lon, scan.lat)
+        footprint = None
+        if scan.footprint is not None:
+            lat, lon, r_min, r_max, azimuth, half = scan.footprint
+            sx, sy = frame.to_xy(lon, lat)
+            centre = frame.frame_azimuth_rad([lon], [lat], [azimuth])[0]
+            footprint = ScanFootprint(
+                float(sx), float(sy), r_min, r_max, float(centre), math.radians(half)
+            )
         batch = DetectionBatch.create(
             scan.time_ns / 1e9,
             np.asarray(x, float),
@@ -259,6 +274,7 @@ class LiveTracking:
             sensor=scan.sensor,
             radial_velocity_mps=scan.radial_velocity_mps,
             det_id=scan.det_id,
+            footprint=footprint,
         )
         result = run.tracker.step(batch)
         if self._tak is None and not self._listened(run_id):
