@@ -920,7 +920,7 @@ def scan(
         k1 = k0
         while k1 < K and ti[k1] == i:
             k1 += 1
-        outside = False
+        outside = False  # predicted outside the scan's footprint (ScanFootprint.contains)
         if par[PAR_FP_ON] > 0.0:
             ex_ = 0.0
             ey_ = 0.0

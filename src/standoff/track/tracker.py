@@ -9,7 +9,10 @@ confirmation, parking and deletion; single-point initiation from unclaimed detec
 Two existence probabilities are kept per track.  ``r`` counts a GMTI miss as weak
 evidence when the stopped mode dominates (a stopped vehicle is invisible to GMTI) and
 drives deletion.  ``r_vis`` treats every miss as a miss and decides reporting, so a
-stopped, unseen vehicle is not reported at a stale position.
+stopped, unseen vehicle is not reported at a stale position.  A miss is a miss only where
+the scan looked: a track predicted outside the batch's footprint
+(:class:`~standoff.domain.detections.ScanFootprint`), like any track at an EO/IR look,
+keeps its existence, mode probabilities and miss count when no detection is associated.
 
 Out-of-sight tracks keep their identity for a bounded time.  A confirmed track that
 keeps missing while its stopped mode dominates is *parked* (up to ``max_stopped_s``);
