@@ -561,6 +561,12 @@ def _demo_products(
         f"{summary['approaches']} border approaches, {summary['alerts']} change alerts "
         f"({summary['own_territory']} in own territory"
         + ("; corridors carried along the run's road map" if summary["roads"] else "")
+        + (
+            "; alerts compare each hour of the day with earlier days, which one sortie "
+            "does not have"
+            if not summary["alerts"]
+            else ""
+        )
         + "); against the truth: site precision "
         f"{ev['sites']['precision']} ({ev['sites']['precision_any_stopping_place']} counting "
         f"places where passing traffic parks), recall {ev['sites']['recall']}; route recall "

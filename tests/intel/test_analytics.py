@@ -173,20 +173,53 @@ def test_local_profiles_use_the_scenario_clock(info: RunInfo) -> None:
     assert days[4] == 1
 
 
+DAY = 86_400.0
+
+
 def test_change_alert_poisson(info: RunInfo) -> None:
-    base = np.arange(0, 30000, 3000.0)  # 10 events in 30,000 s
-    burst = np.linspace(31000, 39000, 12)  # 12 in the last 10,000 s (3.3 expected)
+    """Three days of steady activity (an event every 3,000 s), then a burst in the last
+    10,000 s of the third: 12 events where its hours of the day predict 3.3."""
+    end = 3 * DAY
+    base = np.arange(0.0, end - 10_000.0, 3_000.0)
+    burst = np.linspace(end - 9_000.0, end - 1_000.0, 12)
     times = np.r_[base, burst]
     alert = change_alert("a1", "site-001", times, np.arange(len(times)), info,
-                         window_s=10000.0, end_s=40000.0)  # fmt: skip
+                         window_s=10_000.0, end_s=end)  # fmt: skip
     assert alert is not None
     assert alert.direction == "increase"
     assert alert.observed_count == 12
     assert alert.p_value < 0.001
     assert alert.confidence.words == "almost certain"
-    steady = change_alert("a2", "site-001", np.arange(0, 40000, 3000.0), np.arange(14), info,
-                          window_s=10000.0, end_s=40000.0)  # fmt: skip
-    assert steady is None
+    assert "hour by hour" in alert.confidence.basis
+    steady = np.arange(0.0, end, 3_000.0)
+    assert change_alert("a2", "site-001", steady, np.arange(len(steady)), info,
+                        window_s=10_000.0, end_s=end) is None  # fmt: skip
+
+
+def test_change_alerts_follow_the_daily_rhythm(info: RunInfo) -> None:
+    """A site visited every 20 min from 19:00 to 03:00 local, every night.  Its last hours
+    of the night and the quiet morning are no change; a night without visits is."""
+    start_local_h = (info.start_utc.hour + info.utc_offset_h) % 24
+    assert start_local_h == 19.0  # the run starts at 19:00 local
+    t = np.arange(0.0, 3 * DAY, 1_200.0)
+    hour = ((start_local_h * 3600.0 + t) % DAY) // 3600.0
+    visits = t[(hour >= 19) | (hour < 3)]
+    end = 3 * DAY - 12 * 3600.0  # the third night's 07:00
+    one_night = visits[visits < 0.5 * DAY]
+    # one night only: its last hours were never seen before, so nothing to compare
+    assert change_alert("a1", "site-001", one_night, np.arange(len(one_night)), info,
+                        window_s=4 * 3600.0, end_s=0.5 * DAY) is None  # fmt: skip
+    # three nights: the window 01:00-07:00 holds two visiting hours and four quiet ones
+    ok = visits[visits <= end]
+    assert change_alert("a2", "site-001", ok, np.arange(len(ok)), info,
+                        window_s=6 * 3600.0, end_s=end) is None  # fmt: skip
+    # the third night stops at 23:00: 01:00-03:00 lose their visits, a real decrease
+    quiet = ok[(ok < end - 8 * 3600.0)]
+    drop = change_alert("a3", "site-001", quiet, np.arange(len(quiet)), info,
+                        window_s=6 * 3600.0, end_s=end)  # fmt: skip
+    assert drop is not None
+    assert drop.direction == "decrease"
+    assert drop.observed_count == 0
 
 
 def _scans(t_s: np.ndarray, centre_rad: np.ndarray) -> ScanTable:
@@ -212,38 +245,36 @@ def test_scan_table_looks_and_dwells() -> None:
 
 
 def test_change_alerts_count_only_the_time_the_radar_looked(info: RunInfo) -> None:
-    """A steady 1 event per 1,000 s at the subject, seen only while the radar looked there:
-    in the baseline it looked a quarter of the time, in the window all of it.  By the clock
-    that is a fourfold increase; by the looking, nothing changed."""
-    t = np.arange(0.0, 40_000.0, 10.0)
-    on = np.where((t < 30_000.0) & (t % 4_000.0 >= 1_000.0), np.pi, 0.0)  # away 3/4 of the time
+    """A steady event every 1,000 s at the subject for six days, seen only while the radar
+    looked there: in the baseline it looked a quarter of the time, in the last 10,000 s all
+    of it.  By the clock that is a fourfold increase; by the looking, nothing changed."""
+    end = 6 * DAY
+    w0 = end - 10_000.0
+    t = np.arange(0.0, end, 10.0)
+    on = np.where((t <= w0) & (t % 4_000.0 >= 1_000.0), np.pi, 0.0)  # away 3/4 of the time
     sc = _scans(t, on)
     x, y = np.array([0.0]), np.array([0.0])
     seen_at = t[sc.looked(x, y)[:, 0]]
-    events = seen_at[np.isin(seen_at % 1_000.0, [0.0])]
+    events = seen_at[seen_at % 1_000.0 == 0.0]
     by_clock = change_alert("a1", "site-001", events, np.arange(len(events)), info,
-                            window_s=10_000.0, end_s=40_000.0)  # fmt: skip
+                            window_s=10_000.0, end_s=end)  # fmt: skip
     assert by_clock is not None
     assert by_clock.direction == "increase"
     looked = (sc.t_s, looked_s(sc, x, y))
     assert change_alert("a2", "site-001", events, np.arange(len(events)), info,
-                        window_s=10_000.0, end_s=40_000.0, looked=looked) is None  # fmt: skip
+                        window_s=10_000.0, end_s=end, looked=looked) is None  # fmt: skip
     # A real change is still found: the window's traffic stops while the radar looks.
-    quiet = events[events <= 30_000.0]
+    quiet = events[events <= w0]
     drop = change_alert("a3", "site-001", quiet, np.arange(len(quiet)), info,
-                        window_s=10_000.0, end_s=40_000.0, looked=looked)  # fmt: skip
+                        window_s=10_000.0, end_s=end, looked=looked)  # fmt: skip
     assert drop is not None
     assert drop.direction == "decrease"
-    base_looked_s = looked[1][sc.t_s <= 30_000.0].sum()
-    assert base_looked_s == pytest.approx(8 * 1_000.0 + 10.0)  # a quarter of the baseline
-    assert drop.baseline_rate_per_day == pytest.approx(
-        len(quiet) / base_looked_s * 86_400.0, abs=1e-3
-    )
+    assert drop.baseline_rate_per_day == pytest.approx(86.4, rel=0.02)  # 1 per 1,000 s looked
     assert "looked" in drop.confidence.basis
     # Never looked at in the window: nothing to compare, no alert.
-    blind = (sc.t_s, np.where(sc.t_s > 30_000.0, 0.0, looked[1]))
+    blind = (sc.t_s, np.where(sc.t_s > w0, 0.0, looked[1]))
     assert change_alert("a4", "site-001", quiet, np.arange(len(quiet)), info,
-                        window_s=10_000.0, end_s=40_000.0, looked=blind) is None  # fmt: skip
+                        window_s=10_000.0, end_s=end, looked=blind) is None  # fmt: skip
 
 
 def _leg_points(

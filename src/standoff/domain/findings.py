@@ -277,7 +277,8 @@ class ChangeAlert:
     """Activity at a site or along a corridor (``subject_id``) departs from its baseline.
 
     Rates are events per day (per day the radar looked at the subject when the run says
-    where it looked; the confidence's basis says which); ``observed_count`` events happened
+    where it looked; the confidence's basis says which), over the hours of the local day
+    that the baseline and the window both saw; ``observed_count`` events happened
     in the window where ``baseline_rate_per_day`` predicts fewer (``"increase"``) or more
     (``"decrease"``);
     ``p_value`` is the one-sided Poisson tail probability of a count at least that extreme.

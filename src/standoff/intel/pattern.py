@@ -1,18 +1,25 @@
 """Pattern of life: hour-of-day and day-of-week profiles, and change alerts.
 
 A change alert compares the number of events of a subject (a site's visits, a corridor's
-traversals) in the recent window with what its baseline rate predicts, with a one-sided
-Poisson test: ``p = P(X >= k)`` for an increase, ``P(X <= k)`` for a decrease, ``X ~
-Poisson(rate_baseline * window)``.  An alert is raised when ``p < alpha``; its confidence is
-``1 - p`` (the chance the change is not a fluke of counting), its evidence the window's events.
+traversals) in the recent window with what its baseline predicts, with a one-sided Poisson
+test: ``p = P(X >= k)`` for an increase, ``P(X <= k)`` for a decrease, ``X ~ Poisson(mu)``.
+An alert is raised when ``p < alpha``; its confidence is ``1 - p`` (the chance the change is
+not a fluke of counting), its evidence the window's events.
 
-Time is the time the radar *looked* at the subject when the run says where each scan looked
-(:func:`looked_s`): a corridor out of the radar's reach while the aircraft flies another
-orbit shows no traffic, which is no decrease; the same corridor seen only on the last orbit
-shows traffic the baseline never had a chance to see, which is no increase.  Rates are then
-events per day of looking, ``window`` and the baseline are the looking inside them, and a
-baseline of less than ``min_looked_s`` of looking gives no alert.  Without scans, time is
-clock time.
+Like is compared with like, in two ways:
+
+* **hour of the local day**: activity has a daily rhythm (a site visited in the evening is
+  quiet after midnight every night), so the baseline rate is taken hour by hour of the local
+  day and ``mu = sum over hours of rate_baseline(h) * time(window, h)``; an hour of the day
+  the baseline did not see for ``min_hour_s`` is not compared (its window events are left
+  out).  A run of one night has no baseline for the night's last hours: no alert.
+* **time looked**: when the run says where each scan looked (:func:`looked_s`), time is the
+  time the radar looked at the subject: a corridor out of the radar's reach while the
+  aircraft flies another orbit shows no traffic, which is no decrease.  Without scans, time
+  is clock time.
+
+Rates are events per day of (looked) time over the compared hours; the baseline must hold
+at least ``min_looked_s`` of it, and at least as much as the window.
 """
 
 from __future__ import annotations
@@ -40,13 +47,19 @@ def local_profiles(t_s: npt.ArrayLike, info: RunInfo) -> tuple[tuple[int, ...], 
     t = np.asarray(t_s, dtype=np.float64)
     start = info.start_utc.timestamp() + info.utc_offset_h * 3600.0
     local = start + t  # seconds since the epoch, in local wall-clock time
-    hour = np.floor(np.mod(local, _DAY_S) / 3600.0).astype(np.int64)
+    hour = _local_hour(t, info)
     # 1970-01-01 was a Thursday (weekday 3 with Monday = 0).
     day = np.mod(np.floor(local / _DAY_S).astype(np.int64) + 3, 7)
     return (
         tuple(int(v) for v in np.bincount(hour, minlength=24)[:24]),
         tuple(int(v) for v in np.bincount(day, minlength=7)[:7]),
     )
+
+
+def _local_hour(t_s: npt.ArrayLike, info: RunInfo) -> npt.NDArray[np.int64]:
+    start = info.start_utc.timestamp() + info.utc_offset_h * 3600.0
+    local = start + np.asarray(t_s, dtype=np.float64)
+    return np.asarray(np.floor(np.mod(local, _DAY_S) / 3600.0), dtype=np.int64) % 24
 
 
 def looked_s(scans: ScanTable, x_m: npt.ArrayLike, y_m: npt.ArrayLike) -> FloatArray:
@@ -67,35 +80,41 @@ def change_alert(
     window_s: float,
     end_s: float,
     alpha: float = 0.05,
-    min_baseline_s: float | None = None,
     marking: Marking = _UNCLASSIFIED,
     looked: tuple[FloatArray, FloatArray] | None = None,
     min_looked_s: float = 3600.0,
+    min_hour_s: float = 600.0,
 ) -> ChangeAlert | None:
-    """An alert when the count in ``(end_s - window_s, end_s]`` departs from the rate over
-    ``[0, end_s - window_s]``; None when it does not or the baseline is too short.
-    ``looked``: scan times and the seconds each looked at the subject (:func:`looked_s`);
-    then rates are per time of looking (see the module docstring)."""
+    """An alert when the count in ``(end_s - window_s, end_s]`` departs from what the rates
+    over ``[0, end_s - window_s]`` predict, hour of day by hour of day; None when it does
+    not or there is too little baseline to say.  ``looked``: scan times and the seconds each
+    looked at the subject (:func:`looked_s`); else clock time.  See the module docstring."""
     t = np.asarray(event_s, dtype=np.float64)
     tid = np.asarray(track_ids, dtype=np.int64)
     w0 = end_s - window_s
-    base_s, win_s = w0, window_s
-    if looked is None:
-        if base_s < (min_baseline_s if min_baseline_s is not None else window_s):
-            return None
+    if looked is None:  # clock time: every minute is looked at
+        st = np.arange(30.0, end_s, 60.0)
+        sw = np.full(st.shape, 60.0)
     else:
-        st, sw = looked
-        base_s = float(sw[st <= w0].sum())
-        win_s = float(sw[(st > w0) & (st <= end_s)].sum())
-        if base_s < min_looked_s or win_s <= 0.0:
-            return None  # too little looking to have a rate, or none to compare it with
-    n_base = int((t <= w0).sum())
+        st, sw = np.asarray(looked[0], np.float64), np.asarray(looked[1], np.float64)
+    base, win = st <= w0, (st > w0) & (st <= end_s)
+    base_exp = np.bincount(_local_hour(st[base], info), sw[base], minlength=24)
+    win_exp = np.bincount(_local_hour(st[win], info), sw[win], minlength=24)
+    hours = (base_exp >= min_hour_s) & (win_exp > 0.0)  # hours of the day both saw
+    base_s, win_s = float(base_exp[hours].sum()), float(win_exp[hours].sum())
+    if base_s < max(min_looked_s, win_s) or win_s <= 0.0:
+        return None  # too little baseline in the window's hours to have rates
+    h_ev = _local_hour(t, info)
+    in_hours = hours[h_ev]
+    before = (t <= w0) & in_hours
+    n_base = int(before.sum())
     if n_base == 0:  # no baseline events: no rate to depart from (new activity, not a change)
         return None
-    recent = (t > w0) & (t <= end_s)
+    recent = (t > w0) & (t <= end_s) & in_hours
     k = int(recent.sum())
+    rate_h = np.bincount(h_ev[before], minlength=24) / np.maximum(base_exp, 1e-9)
+    mu = max(float((rate_h * win_exp)[hours].sum()), 1e-9)
     rate = n_base / base_s
-    mu = max(rate * win_s, 1e-9)
     if k > mu:
         pval, direction = float(poisson.sf(k - 1, mu)), "increase"
     else:
@@ -121,11 +140,12 @@ def change_alert(
         ),
         confidence=Confidence(
             round(1.0 - pval, 4),
-            f"1 - poisson p (k={k}, expected={mu:.2f}, {direction})"
+            f"1 - poisson p (k={k}, expected={mu:.2f}, {direction}); hour by hour of the "
+            f"local day over {int(hours.sum())} of 24 hours"
             + (
                 ""
                 if looked is None
-                else f"; rates per time the radar looked at it ({base_s / 3600:.1f} h in the "
+                else f", per time the radar looked at it ({base_s / 3600:.1f} h in the "
                 f"baseline, {win_s / 3600:.1f} h in the window)"
             ),
         ),
