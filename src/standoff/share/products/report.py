@@ -514,7 +514,8 @@ def report_blocks(
             f"Likelihood is stated in the words of ICD 203 with the probability behind them "
             f"({bands}). Sites are clusters of vehicle stops, corridors clusters of repeated "
             "journeys, border approaches tracks that ended or turned back near the border, "
-            "change alerts Poisson tests of activity against its baseline.",
+            "change alerts Poisson tests of activity against its baseline at the same hours "
+            "of the day, counted over the time the radar looked.",
             lead="Confidence.",
         )
     )
