@@ -160,6 +160,13 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"{k},{t},gmti,31.3,-111.5" for k, t in enumerate(iso) for _ in range(2)
     ]
     (run / "detections.csv").write_text("\n".join(det) + "\n", encoding="utf-8")
+    # one scan a minute for an hour from 31.45 N, 111.5 W, looking due south 30 km
+    scans = ["time,sensor,lat,lon,r_min_m,r_max_m,azimuth_deg,half_width_deg"] + [
+        f"{(T0 + timedelta(seconds=60 * k)).strftime('%Y-%m-%dT%H:%M:%S.000Z')},gmti,31.45,"
+        "-111.5,0,30000,180,30"
+        for k in range(60)
+    ]
+    (run / "scans.csv").write_text("\n".join(scans) + "\n", encoding="utf-8")
     meta = {
         "schema": "standoff.sim/1",
         "frame": {"origin_lat_deg": 31.4, "origin_lon_deg": -111.5},

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import shapely
 
 from standoff.airspace import Airspace
 from standoff.domain.findings import Findings
@@ -19,12 +20,14 @@ from standoff.share.products import (
     edition,
     read_detection_times,
     read_flown_path,
+    read_scan_coverage,
     write_report,
 )
 
 from .conftest import NOFORN, REL
 
 WITHHELD = ("site-2", "site-3", "alert-2", "CJNG", "Los Chapitos")
+AREA = shapely.box(-111.8, 31.1, -111.2, 31.5)  # an area of interest south of the aircraft
 
 
 def _pdf_text(path: Path) -> str:
@@ -44,6 +47,7 @@ def partner_report(
         flown_lon_deg=flown.lon_deg,
         flown_lat_deg=flown.lat_deg,
         detection_times=read_detection_times(run_dir),  # must not be drawn for a partner
+        coverage=read_scan_coverage(run_dir, AREA),  # nor this
         simulated=True,
     )
     out = tmp_path_factory.mktemp("mex")
@@ -57,7 +61,10 @@ def owner_report(
     findings: Findings, airspace: Airspace, run_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
     view, marking = edition(findings, Audience())
-    inputs = ReportInputs(detection_times=read_detection_times(run_dir))
+    inputs = ReportInputs(
+        detection_times=read_detection_times(run_dir),
+        coverage=read_scan_coverage(run_dir, AREA),
+    )
     out = tmp_path_factory.mktemp("owner")
     return write_report(view, marking, "owner's edition", out, airspace, inputs)
 
@@ -134,9 +141,11 @@ def test_owner_edition_has_everything_and_is_marked_for_the_owner(
     for fid in ("site-2", "site-3", "alert-2"):
         assert f"id='finding-{fid}'" in html
     assert "<figure id='fig-detections'>" in html
+    assert "<figure id='fig-map-coverage'>" in html
     assert "<section id='releasability'>" in html
     text = _pdf_text(owner_report["report.pdf"])
     assert "All detections of the sortie" in text
+    assert "Where the moving-target radar looked" in text
     assert "Releasability" in text
     assert "UNCLASSIFIED//REL" in text  # each finding's own marking (wrapped in its cell)
     assert f"<td>{REL.banner()}</td>" in html

@@ -18,11 +18,13 @@ from standoff.share.products.encoders import (
     write_tracks_geoparquet,
 )
 from standoff.share.products.inputs import (
+    Coverage,
     FlownPath,
     TrackPoints,
     find_tracks_csv,
     read_detection_times,
     read_flown_path,
+    read_scan_coverage,
     read_track_points,
 )
 from standoff.share.products.release import (
@@ -35,6 +37,7 @@ from standoff.share.products.report import ReportInputs, write_report
 
 __all__ = [
     "Audience",
+    "Coverage",
     "FlownPath",
     "ReportInputs",
     "TrackPoints",
@@ -50,6 +53,7 @@ __all__ = [
     "read_cot_file",
     "read_detection_times",
     "read_flown_path",
+    "read_scan_coverage",
     "read_track_points",
     "run_is_simulated",
     "track_points_to_cot",

@@ -33,6 +33,7 @@ from standoff.share.products.inputs import (
     FlownPath,
     read_detection_times,
     read_flown_path,
+    read_scan_coverage,
     read_track_points,
 )
 from standoff.share.products.release import Audience, audience_view, product_marking
@@ -71,6 +72,15 @@ def _simplified(path: FlownPath, tolerance_deg: float = 1e-4) -> tuple[Any, Any]
     return keep[:, 0].copy(), keep[:, 1].copy()
 
 
+def _areas(plan: MissionPlan) -> Any:
+    """The plan's areas of interest as one lon/lat geometry (None without any)."""
+    import shapely
+    from shapely.geometry import shape
+
+    parts = [shape(c.geometry) for c in plan.coverage if c.geometry]
+    return shapely.union_all(parts) if parts else None
+
+
 def write_edition(
     view: Findings,
     marking: Marking,
@@ -92,6 +102,11 @@ def write_edition(
         if run_dir is not None
         and audience.is_owner
         and (Path(run_dir) / "detections.csv").is_file()
+        else None
+    )
+    coverage = (
+        read_scan_coverage(run_dir, _areas(plan))
+        if run_dir is not None and audience.is_owner and plan is not None
         else None
     )
     tracks = (
@@ -121,6 +136,7 @@ def write_edition(
             flown_lon_deg=None if flown is None else flown[0],
             flown_lat_deg=None if flown is None else flown[1],
             detection_times=detections,
+            coverage=coverage,
             simulated=simulated,
             source_note=source if run_dir is not None else "",
         ),

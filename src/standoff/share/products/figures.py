@@ -20,6 +20,7 @@ import numpy.typing as npt
 from standoff.airspace import Airspace
 from standoff.domain.findings import ChangeAlert, Corridor, Findings, Site
 from standoff.domain.mission import MissionPlan
+from standoff.share.products.inputs import Coverage
 
 __all__ = [
     "MapLayers",
@@ -386,6 +387,50 @@ def detections_figure(times_utc: npt.NDArray[np.datetime64], bin_s: int = 600) -
     _time_axis(ax)
     ax.set_ylabel(f"detections / {bin_s // 60} min", fontsize=7.5)
     ax.set_title("Detections over time (UTC)", fontsize=8.5)
+    fig.tight_layout()
+    return fig
+
+
+def coverage_figure(
+    coverage: Coverage, findings: Findings, layers: MapLayers, airspace: Airspace
+) -> Any | None:
+    """Hours the radar looked at each cell of the areas of interest, with the orbits and the
+    findings (the owner's edition only: it shows the sensor's reach and habits); None when
+    it looked nowhere."""
+    hours = coverage.hours
+    if not (hours > 0).any():
+        return None
+    plt = _plt()
+    view = _box(
+        [float(coverage.lon_edges[0]), float(coverage.lon_edges[-1])],
+        [float(coverage.lat_edges[0]), float(coverage.lat_edges[-1])],
+        0.05,
+    )
+    x0, y0, x1, y1 = view
+    aspect = (y1 - y0) / max((x1 - x0) * np.cos(np.radians((y0 + y1) / 2)), 1e-9)
+    fig, ax = plt.subplots(
+        figsize=(WIDTH_IN, float(np.clip(WIDTH_IN * aspect + 1.3, 3.4, 8.4))), dpi=100
+    )
+    _draw_boundaries(ax, airspace, view)
+    mesh = ax.pcolormesh(
+        coverage.lon_edges,
+        coverage.lat_edges,
+        np.ma.masked_less_equal(hours, 0.0),
+        cmap="YlGnBu",
+        shading="flat",
+        zorder=1.5,
+        alpha=0.85,
+        rasterized=True,
+    )
+    bar = fig.colorbar(mesh, ax=ax, shrink=0.75, pad=0.02)
+    bar.set_label("hours the radar looked", fontsize=7.5)
+    bar.ax.tick_params(labelsize=7)
+    if layers.plan is not None:
+        for k, orbit in enumerate(layers.plan.orbits):
+            ax.plot(orbit.lon_deg, orbit.lat_deg, color=_PLAN, lw=1.2, zorder=3,
+                    label="orbits" if k == 0 else None)  # fmt: skip
+    _draw_findings(ax, findings, label=False, label_corridors=False)
+    _finish_map(ax, view, "Where the radar looked: hours in its sector, areas of interest")
     fig.tight_layout()
     return fig
 

@@ -5,6 +5,8 @@ the file, the field (column) and, where there is one, the bad value; nothing els
 
 * ``flight.csv``: ``time, lat, lon`` (degrees; other columns ignored);
 * ``detections.csv``: ``time`` (ISO 8601 UTC);
+* ``scans.csv``: ``time, lat, lon, r_min_m, r_max_m, azimuth_deg, half_width_deg`` (where
+  each radar scan looked; the sector's centre as a true azimuth at the aircraft);
 * a tracks CSV (the tracker's output): ``time, track_id`` and either ``lat, lon`` or
   ``x, y`` (metres in the run's local frame, read from ``meta.json``'s ``frame``).
 """
@@ -22,11 +24,13 @@ import numpy.typing as npt
 from standoff.core.errors import InputError
 
 __all__ = [
+    "Coverage",
     "FlownPath",
     "TrackPoints",
     "find_tracks_csv",
     "read_detection_times",
     "read_flown_path",
+    "read_scan_coverage",
     "read_track_points",
 ]
 
@@ -151,6 +155,73 @@ def read_detection_times(run_dir: str | Path) -> TimeArray:
     path = Path(run_dir) / "detections.csv"
     frame = _read_csv(path, ("time",))
     return _times(path, frame["time"])
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Hours the radar looked at each cell of a lon/lat grid (``hours[i, j]``: latitude row
+    ``i``, longitude column ``j``; 0 outside ``within``)."""
+
+    lon_edges: FloatArray
+    lat_edges: FloatArray
+    hours: FloatArray
+
+
+def read_scan_coverage(
+    run_dir: str | Path, within: Any, cell_m: float = 1_000.0, max_cells: int = 40_000
+) -> Coverage | None:
+    """Hours each ``cell_m`` cell of ``within`` (a lon/lat geometry: the AOIs the radar
+    scans) was in a scan's sector, from ``RUN_DIR/scans.csv``; None without scans.  A scan
+    counts for the time to the next one, at most three times the median interval."""
+    import shapely
+
+    from standoff.geo.frame import LocalFrame
+
+    path = Path(run_dir) / "scans.csv"
+    if not path.is_file() or within is None or within.is_empty:
+        return None
+    cols = ("time", "lat", "lon", "r_min_m", "r_max_m", "azimuth_deg", "half_width_deg")
+    frame = _read_csv(path, cols)
+    if not len(frame):
+        return None
+    t = _times(path, frame["time"]).astype("datetime64[ms]").astype(np.float64) / 1000.0
+    lon = _numbers(path, frame, "lon", -180.0, 180.0)
+    lat = _numbers(path, frame, "lat", -90.0, 90.0)
+    r_min = _numbers(path, frame, "r_min_m", 0.0, 1e6)
+    r_max = _numbers(path, frame, "r_max_m", 0.0, 1e6)
+    az = _numbers(path, frame, "azimuth_deg", -360.0, 360.0)
+    half = np.radians(_numbers(path, frame, "half_width_deg", 0.0, 180.0))
+    order = np.argsort(t, kind="stable")
+    gaps = np.diff(t[order])
+    typical = float(np.median(gaps)) if len(gaps) else 0.0
+    dwell = np.empty(len(t))
+    dwell[order] = np.minimum(np.r_[gaps, typical], 3.0 * typical)
+    x0, y0, x1, y1 = within.bounds
+    local = LocalFrame(round((x0 + x1) / 2, 6), round((y0 + y1) / 2, 6))
+    step = cell_m / 111_320.0
+    ny = max(int(np.ceil((y1 - y0) / step)), 1)
+    nx = max(int(np.ceil((x1 - x0) / (step / max(np.cos(np.radians((y0 + y1) / 2)), 0.1)))), 1)
+    scale = max(1.0, float(np.sqrt(nx * ny / max_cells)))
+    nx, ny = max(int(nx / scale), 1), max(int(ny / scale), 1)
+    lon_edges, lat_edges = np.linspace(x0, x1, nx + 1), np.linspace(y0, y1, ny + 1)
+    clon, clat = np.meshgrid(
+        (lon_edges[:-1] + lon_edges[1:]) / 2, (lat_edges[:-1] + lat_edges[1:]) / 2
+    )
+    inside = shapely.contains_xy(within, clon.ravel(), clat.ravel())
+    cx, cy = local.to_xy(clon.ravel()[inside], clat.ravel()[inside])
+    sx, sy = local.to_xy(lon, lat)
+    centre = local.frame_azimuth_rad(lon, lat, az)
+    seconds = np.zeros(len(cx))
+    for a in range(0, len(t), 256):  # scans in blocks: a (block, cells) table at a time
+        b = slice(a, a + 256)
+        dx, dy = cx[None, :] - sx[b, None], cy[None, :] - sy[b, None]
+        rg = np.hypot(dx, dy)
+        off = np.abs((np.arctan2(dx, dy) - centre[b, None] + np.pi) % (2 * np.pi) - np.pi)
+        seen = (rg >= r_min[b, None]) & (rg <= r_max[b, None]) & (off <= half[b, None])
+        seconds += dwell[b] @ seen
+    hours = np.zeros(clon.size)
+    hours[inside] = seconds / 3600.0
+    return Coverage(lon_edges, lat_edges, hours.reshape(clon.shape))
 
 
 def find_tracks_csv(run_dir: str | Path) -> Path | None:

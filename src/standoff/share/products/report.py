@@ -36,6 +36,7 @@ from standoff.domain.findings import ICD203_BANDS, Evidence, Finding, Findings, 
 from standoff.domain.marking import Marking
 from standoff.domain.mission import MissionPlan
 from standoff.share.products import figures
+from standoff.share.products.inputs import Coverage
 from standoff.share.products.release import Audience
 
 __all__ = ["ReportInputs", "report_blocks", "write_report"]
@@ -58,6 +59,9 @@ class ReportInputs:
     flown_lat_deg: FloatArray | None = None
     detection_times: Sequence[datetime] | npt.NDArray[np.datetime64] | None = None
     """Only drawn in the owner's edition: a partner never sees raw detections."""
+    coverage: Coverage | None = None
+    """Where the radar looked (hours per cell); only drawn in the owner's edition: it shows
+    the sensor's reach and habits."""
     simulated: bool = False
     """The run is a simulation: every page says so."""
     source_note: str = ""
@@ -303,6 +307,22 @@ def report_blocks(
                 detail,
                 "The findings: sites (squares), corridors (lines, arrow in the direction of "
                 "travel), border approaches (crosses).",
+            )
+        )
+    looked = (
+        figures.coverage_figure(inputs.coverage, findings, layers, airspace)
+        if owner and inputs.coverage is not None
+        else None
+    )
+    if looked is not None:
+        blocks.append(
+            Figure(
+                "map-coverage",
+                looked,
+                "Where the moving-target radar looked: hours each cell of about 1 km of the "
+                "areas of interest was in a scan's sector (blank: never). Where it did not "
+                "look, no activity is no evidence of none. Owner's edition only: it shows the "
+                "sensor's reach.",
             )
         )
     # ---- sites
