@@ -42,6 +42,31 @@ def _scan(k: int) -> list[dict[str, Any]]:
     return out
 
 
+def _subscribe(client: TestClient, n: int, events: list[dict[str, Any]]) -> threading.Thread:
+    """Listen to run r1's stream in a thread until ``n`` track events are in ``events``;
+    returns once subscribed (the server said hello)."""
+    subscribed = threading.Event()
+
+    def listen() -> None:
+        with client.stream("GET", f"/api/v1/runs/r1/stream?max_events={n}", headers=HR) as r:
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/event-stream")
+            kind = ""
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    if kind == "hello":
+                        subscribed.set()
+                    else:
+                        events.append(json.loads(line[6:]))
+
+    t = threading.Thread(target=listen)
+    t.start()
+    assert subscribed.wait(10)
+    return t
+
+
 def test_live_tracks_stream_and_reach_tak(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     with open_store(str(db)) as store:
@@ -53,26 +78,8 @@ def test_live_tracks_stream_and_reach_tak(tmp_path: Path) -> None:
     tak.settimeout(5)
     settings = ApiSettings(db_url=str(db), tak_url=f"udp://127.0.0.1:{tak.getsockname()[1]}")
     events: list[dict[str, Any]] = []
-    subscribed = threading.Event()
     with TestClient(create_app(settings)) as client:
-
-        def listen() -> None:
-            with client.stream("GET", "/api/v1/runs/r1/stream?max_events=8", headers=HR) as r:
-                assert r.status_code == 200
-                assert r.headers["content-type"].startswith("text/event-stream")
-                kind = ""
-                for line in r.iter_lines():
-                    if line.startswith("event: "):
-                        kind = line[7:]
-                    elif line.startswith("data: "):
-                        if kind == "hello":
-                            subscribed.set()
-                        else:
-                            events.append(json.loads(line[6:]))
-
-        t = threading.Thread(target=listen)
-        t.start()
-        assert subscribed.wait(10)
+        t = _subscribe(client, 8, events)
         acks = []
         for k in range(8):
             r = client.post(
@@ -144,24 +151,8 @@ def _live_run(tmp_path: Path, with_scans: bool) -> list[dict[str, Any]]:
         store.create_run("r1", now=T0)
     n = 40
     events: list[dict[str, Any]] = []
-    subscribed = threading.Event()
     with TestClient(create_app(ApiSettings(db_url=str(db)))) as client:
-
-        def listen() -> None:
-            with client.stream("GET", f"/api/v1/runs/r1/stream?max_events={n}", headers=HR) as r:
-                kind = ""
-                for line in r.iter_lines():
-                    if line.startswith("event: "):
-                        kind = line[7:]
-                    elif line.startswith("data: "):
-                        if kind == "hello":
-                            subscribed.set()
-                        else:
-                            events.append(json.loads(line[6:]))
-
-        t = threading.Thread(target=listen)
-        t.start()
-        assert subscribed.wait(10)
+        t = _subscribe(client, n, events)
         for k in range(n):
             dets, scan = _looking(k, k % 4 == 0)
             body: dict[str, Any] = {"message_id": f"m{k}", "detections": dets}
