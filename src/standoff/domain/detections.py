@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DetectionBatch", "ScanFootprint"]
+__all__ = ["DetectionBatch", "ScanFootprint", "in_sector", "scan_dwell_s"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -25,6 +25,43 @@ def _as_float(values: Any, n: int, fill: float) -> FloatArray:
     out = np.asarray(values, dtype=np.float64).reshape(-1)
     if out.shape[0] != n:
         raise ValueError(f"expected {n} values, got {out.shape[0]}")
+    return out
+
+
+def in_sector(
+    dx_m: npt.ArrayLike,
+    dy_m: npt.ArrayLike,
+    r_min_m: npt.ArrayLike,
+    r_max_m: npt.ArrayLike,
+    centre_rad: npt.ArrayLike,
+    half_rad: npt.ArrayLike,
+) -> npt.NDArray[np.bool_]:
+    """Whether offsets (``dx_m`` east, ``dy_m`` north of a sensor) lie in the ground annulus
+    ``r_min_m``..``r_max_m`` within ``half_rad`` of the azimuth ``centre_rad`` (clockwise
+    from north), edges included; every argument broadcasts (one sector and many points, or
+    sectors down a column and points along a row)."""
+    dx = np.asarray(dx_m, dtype=np.float64)
+    dy = np.asarray(dy_m, dtype=np.float64)
+    rg = np.hypot(dx, dy)
+    off = np.abs((np.arctan2(dx, dy) - np.asarray(centre_rad) + np.pi) % (2.0 * np.pi) - np.pi)
+    return np.asarray(
+        (rg >= np.asarray(r_min_m)) & (rg <= np.asarray(r_max_m)) & (off <= np.asarray(half_rad)),
+        dtype=bool,
+    )
+
+
+def scan_dwell_s(t_s: npt.ArrayLike) -> FloatArray:
+    """The time each scan stands for: until the next scan (in time order, whatever the order
+    given), at most three times the median interval (a gap in the scans, such as a transit,
+    is not looking); the last scan stands for the median interval."""
+    t = np.asarray(t_s, dtype=np.float64)
+    out = np.zeros(t.shape[0])
+    if t.shape[0] < 2:
+        return out
+    order = np.argsort(t, kind="stable")
+    gaps = np.diff(t[order])
+    typical = float(np.median(gaps))
+    out[order] = np.minimum(np.r_[gaps, typical], 3.0 * typical)
     return out
 
 
@@ -55,12 +92,13 @@ class ScanFootprint:
 
     def contains(self, x_m: npt.ArrayLike, y_m: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Which points lie inside (edges included)."""
-        dx = np.asarray(x_m, dtype=np.float64) - self.sensor_x_m
-        dy = np.asarray(y_m, dtype=np.float64) - self.sensor_y_m
-        rg = np.hypot(dx, dy)
-        off = np.abs((np.arctan2(dx, dy) - self.centre_rad + np.pi) % (2.0 * np.pi) - np.pi)
-        return np.asarray(
-            (rg >= self.r_min_m) & (rg <= self.r_max_m) & (off <= self.half_rad), dtype=bool
+        return in_sector(
+            np.asarray(x_m, dtype=np.float64) - self.sensor_x_m,
+            np.asarray(y_m, dtype=np.float64) - self.sensor_y_m,
+            self.r_min_m,
+            self.r_max_m,
+            self.centre_rad,
+            self.half_rad,
         )
 
     def as_array(self) -> FloatArray:

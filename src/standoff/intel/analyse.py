@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import shapely
 
 from standoff.airspace import Airspace
 from standoff.domain.findings import ChangeAlert, Findings
@@ -89,16 +90,9 @@ def analyse(
 
 def _along_line(path: tuple[tuple[float, float], ...], n: int = 21) -> list[tuple[float, float]]:
     """``n`` points evenly spaced (in degrees, fine at a corridor's scale) along a line."""
-    xy = np.asarray(path, dtype=np.float64)
-    if len(xy) < 2:
-        return [(float(p[0]), float(p[1])) for p in xy]
-    seg = np.hypot(*np.diff(xy, axis=0).T)
-    at = np.r_[0.0, np.cumsum(seg)]
-    want = np.linspace(0.0, at[-1], n)
-    return list(
-        zip(
-            np.interp(want, at, xy[:, 0]).tolist(),
-            np.interp(want, at, xy[:, 1]).tolist(),
-            strict=True,
-        )
+    if len(path) < 2:
+        return list(path)
+    pts = shapely.line_interpolate_point(
+        shapely.LineString(path), np.linspace(0.0, 1.0, n), normalized=True
     )
+    return [(float(x), float(y)) for x, y in shapely.get_coordinates(pts)]

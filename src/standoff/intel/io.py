@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from standoff.core.errors import InputError
+from standoff.domain.detections import in_sector, scan_dwell_s
 from standoff.geo.frame import LocalFrame
 
 __all__ = [
@@ -117,23 +118,14 @@ class ScanTable:
         """(scans, points): whether each scan's sector held each point."""
         x = np.asarray(x_m, dtype=np.float64)[None, :]
         y = np.asarray(y_m, dtype=np.float64)[None, :]
-        dx, dy = x - self.x_m[:, None], y - self.y_m[:, None]
-        rg = np.hypot(dx, dy)
-        off = np.abs((np.arctan2(dx, dy) - self.centre_rad[:, None] + np.pi) % (2 * np.pi) - np.pi)
-        return np.asarray(
-            (rg >= self.r_min_m[:, None]) & (rg <= self.r_max_m[:, None])
-            & (off <= self.half_rad[:, None])
+        return in_sector(
+            x - self.x_m[:, None], y - self.y_m[:, None], self.r_min_m[:, None],
+            self.r_max_m[:, None], self.centre_rad[:, None], self.half_rad[:, None],
         )  # fmt: skip
 
     def dwell_s(self) -> FloatArray:
-        """The time each scan stands for: until the next scan, at most three times the
-        median interval (a gap in the scans, such as a transit, is not looking); the last
-        scan stands for the median interval."""
-        if len(self) < 2:
-            return np.zeros(len(self))
-        gaps = np.diff(self.t_s)
-        typical = float(np.median(gaps))
-        return np.asarray(np.minimum(np.r_[gaps, typical], 3.0 * typical), dtype=np.float64)
+        """The time each scan stands for (:func:`~standoff.domain.detections.scan_dwell_s`)."""
+        return scan_dwell_s(self.t_s)
 
 
 def _fail(source: str, message: str, **kw: Any) -> InputError:

@@ -44,10 +44,8 @@ _DAY_S = 86400.0
 
 def local_profiles(t_s: npt.ArrayLike, info: RunInfo) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """24 counts by local hour and 7 by local weekday (Monday first) of times ``t_s``."""
-    t = np.asarray(t_s, dtype=np.float64)
-    start = info.start_utc.timestamp() + info.utc_offset_h * 3600.0
-    local = start + t  # seconds since the epoch, in local wall-clock time
-    hour = _local_hour(t, info)
+    local = _local_s(t_s, info)
+    hour = np.floor(np.mod(local, _DAY_S) / 3600.0).astype(np.int64)
     # 1970-01-01 was a Thursday (weekday 3 with Monday = 0).
     day = np.mod(np.floor(local / _DAY_S).astype(np.int64) + 3, 7)
     return (
@@ -56,10 +54,14 @@ def local_profiles(t_s: npt.ArrayLike, info: RunInfo) -> tuple[tuple[int, ...], 
     )
 
 
-def _local_hour(t_s: npt.ArrayLike, info: RunInfo) -> npt.NDArray[np.int64]:
+def _local_s(t_s: npt.ArrayLike, info: RunInfo) -> FloatArray:
+    """Times of the run as seconds since the epoch in local wall-clock time."""
     start = info.start_utc.timestamp() + info.utc_offset_h * 3600.0
-    local = start + np.asarray(t_s, dtype=np.float64)
-    return np.asarray(np.floor(np.mod(local, _DAY_S) / 3600.0), dtype=np.int64) % 24
+    return start + np.asarray(t_s, dtype=np.float64)
+
+
+def _local_hour(t_s: npt.ArrayLike, info: RunInfo) -> npt.NDArray[np.int64]:
+    return np.floor(np.mod(_local_s(t_s, info), _DAY_S) / 3600.0).astype(np.int64)
 
 
 def looked_s(scans: ScanTable, x_m: npt.ArrayLike, y_m: npt.ArrayLike) -> FloatArray:

@@ -35,6 +35,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from standoff.domain.detections import in_sector
 from standoff.platforms import SensorSpec
 from standoff.platforms.footprint import aimed_sector, swept_sector
 from standoff.sim.scenario import EoirSettings, GmtiSettings
@@ -146,10 +147,9 @@ def gmti_footprint(
 def _in_footprint(
     look: Look, fp: GmtiFootprint, x_m: FloatArray, y_m: FloatArray
 ) -> npt.NDArray[np.bool_]:
-    dx, dy = x_m - look.x_m, y_m - look.y_m
-    rg = np.hypot(dx, dy)
-    off = np.abs((np.arctan2(dx, dy) - fp.centre_rad + np.pi) % (2 * np.pi) - np.pi)
-    inside = (rg <= fp.r_max_m) & (rg >= fp.r_min_m) & (off <= fp.half_rad)
+    inside = in_sector(
+        x_m - look.x_m, y_m - look.y_m, fp.r_min_m, fp.r_max_m, fp.centre_rad, fp.half_rad
+    )
     if fp.area is not None and inside.any():
         idx = np.flatnonzero(inside)
         inside[idx] = shapely.contains_xy(fp.area, x_m[idx], y_m[idx])

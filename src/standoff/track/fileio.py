@@ -290,11 +290,10 @@ def read_detections(
     labels: list[str] = []
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         idx = order[a:b]
-        key = (int(ns_sorted[a]), str(sensor[idx[0]]).lower())
-        if footprints and not (sensor[idx] == sensor[idx[0]]).all():
-            # a scan of several sensors: the footprint of its area-scanning one
-            keys = [(key[0], str(v).lower()) for v in np.unique(sensor[idx])]
-            key = next((k for k in keys if k in footprints), key)
+        footprint = None
+        if footprints:  # the footprint of the scan's area-scanning sensor
+            keys = ((int(ns_sorted[a]), str(v).lower()) for v in np.unique(sensor[idx]))
+            footprint = next((footprints[k] for k in keys if k in footprints), None)
         batches.append(
             DetectionBatch(
                 time_s=(int(ns_sorted[a]) - t0) / 1e9,
@@ -306,7 +305,7 @@ def read_detections(
                 sensor_x_m=sx[idx],
                 sensor_y_m=sy[idx],
                 det_id=det_id[idx],
-                footprint=footprints.get(key),
+                footprint=footprint,
             )
         )
         labels.append(time_text[int(idx[0])])

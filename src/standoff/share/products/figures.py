@@ -115,6 +115,27 @@ def _draw_boundaries(ax: Any, airspace: Airspace, view: tuple[float, ...]) -> No
                     ax.plot(xs, ys, color="#404040", lw=1.4, zorder=2)
 
 
+def _map_axes(plt: Any, view: tuple[float, float, float, float]) -> tuple[Any, Any]:
+    """A figure the page's width, as tall as the view's true shape (within bounds)."""
+    x0, y0, x1, y1 = view
+    aspect = (y1 - y0) / max((x1 - x0) * np.cos(np.radians((y0 + y1) / 2)), 1e-9)
+    height = float(np.clip(WIDTH_IN * aspect + 1.3, 3.4, 8.4))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, height), dpi=100)
+    return fig, ax
+
+
+def _draw_orbits(ax: Any, plan: MissionPlan) -> None:
+    for k, orbit in enumerate(plan.orbits):
+        ax.plot(
+            orbit.lon_deg,
+            orbit.lat_deg,
+            color=_PLAN,
+            lw=1.2,
+            zorder=3,
+            label="orbits" if k == 0 else None,
+        )
+
+
 def _finish_map(ax: Any, view: tuple[float, float, float, float], title: str) -> None:
     x0, y0, x1, y1 = view
     ax.set_xlim(x0, x1)
@@ -223,10 +244,7 @@ def map_figure(
         if not xs:
             return None
         view = _box(xs, ys, 0.1)
-    x0, y0, x1, y1 = view
-    aspect = (y1 - y0) / max((x1 - x0) * np.cos(np.radians((y0 + y1) / 2)), 1e-9)
-    height = float(np.clip(WIDTH_IN * aspect + 1.3, 3.4, 8.4))
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, height), dpi=100)
+    fig, ax = _map_axes(plt, view)
     _draw_boundaries(ax, airspace, view)
     if layers.plan is not None and not detail:
         for k, cov in enumerate(layers.plan.coverage):
@@ -248,15 +266,7 @@ def map_figure(
                 ax.text(
                     min(xs_), max(ys_), cov.name, color=_AOI, fontsize=6.5, va="bottom", zorder=2
                 )
-        for k, orbit in enumerate(layers.plan.orbits):
-            ax.plot(
-                orbit.lon_deg,
-                orbit.lat_deg,
-                color=_PLAN,
-                lw=1.2,
-                zorder=3,
-                label="orbits" if k == 0 else None,
-            )
+        _draw_orbits(ax, layers.plan)
         ax.plot(
             layers.plan.path_lon_deg,
             layers.plan.path_lat_deg,
@@ -406,11 +416,7 @@ def coverage_figure(
         [float(coverage.lat_edges[0]), float(coverage.lat_edges[-1])],
         0.05,
     )
-    x0, y0, x1, y1 = view
-    aspect = (y1 - y0) / max((x1 - x0) * np.cos(np.radians((y0 + y1) / 2)), 1e-9)
-    fig, ax = plt.subplots(
-        figsize=(WIDTH_IN, float(np.clip(WIDTH_IN * aspect + 1.3, 3.4, 8.4))), dpi=100
-    )
+    fig, ax = _map_axes(plt, view)
     _draw_boundaries(ax, airspace, view)
     mesh = ax.pcolormesh(
         coverage.lon_edges,
@@ -426,9 +432,7 @@ def coverage_figure(
     bar.set_label("hours the radar looked", fontsize=7.5)
     bar.ax.tick_params(labelsize=7)
     if layers.plan is not None:
-        for k, orbit in enumerate(layers.plan.orbits):
-            ax.plot(orbit.lon_deg, orbit.lat_deg, color=_PLAN, lw=1.2, zorder=3,
-                    label="orbits" if k == 0 else None)  # fmt: skip
+        _draw_orbits(ax, layers.plan)
     _draw_findings(ax, findings, label=False, label_corridors=False)
     _finish_map(ax, view, "Where the radar looked: hours in its sector, areas of interest")
     fig.tight_layout()

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from standoff.core.errors import InputError
+from standoff.domain.detections import in_sector, scan_dwell_s
 
 __all__ = [
     "Coverage",
@@ -191,11 +192,7 @@ def read_scan_coverage(
     r_max = _numbers(path, frame, "r_max_m", 0.0, 1e6)
     az = _numbers(path, frame, "azimuth_deg", -360.0, 360.0)
     half = np.radians(_numbers(path, frame, "half_width_deg", 0.0, 180.0))
-    order = np.argsort(t, kind="stable")
-    gaps = np.diff(t[order])
-    typical = float(np.median(gaps)) if len(gaps) else 0.0
-    dwell = np.empty(len(t))
-    dwell[order] = np.minimum(np.r_[gaps, typical], 3.0 * typical)
+    dwell = scan_dwell_s(t)
     x0, y0, x1, y1 = within.bounds
     local = LocalFrame(round((x0 + x1) / 2, 6), round((y0 + y1) / 2, 6))
     step = cell_m / 111_320.0
@@ -214,10 +211,10 @@ def read_scan_coverage(
     seconds = np.zeros(len(cx))
     for a in range(0, len(t), 256):  # scans in blocks: a (block, cells) table at a time
         b = slice(a, a + 256)
-        dx, dy = cx[None, :] - sx[b, None], cy[None, :] - sy[b, None]
-        rg = np.hypot(dx, dy)
-        off = np.abs((np.arctan2(dx, dy) - centre[b, None] + np.pi) % (2 * np.pi) - np.pi)
-        seen = (rg >= r_min[b, None]) & (rg <= r_max[b, None]) & (off <= half[b, None])
+        seen = in_sector(
+            cx[None, :] - sx[b, None], cy[None, :] - sy[b, None], r_min[b, None],
+            r_max[b, None], centre[b, None], half[b, None],
+        )  # fmt: skip
         seconds += dwell[b] @ seen
     hours = np.zeros(clon.size)
     hours[inside] = seconds / 3600.0
