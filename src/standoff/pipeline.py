@@ -700,13 +700,71 @@ DemoStage = Callable[[Airspace, Path, Console, Progress], dict[str, Any]]
 Layers above the pipeline (scale-out) hand theirs in, so the pipeline never imports them."""
 
 
+#: What the demo writes at the top of its folder (stages, the mission store, its summary).
+DEMO_FOLDER_ENTRIES = frozenset(
+    {
+        "airspace",
+        "audit",
+        "oversight",
+        "plan",
+        "products",
+        "run",
+        "scale",
+        "tracks",
+        "standoff.db",
+        "standoff.db-wal",
+        "standoff.db-shm",
+        "standoff.db-journal",
+        "summary.json",
+        "users.yaml",
+    }
+)
+
+
+def _clear_demo_folder(out_dir: Path) -> list[str]:
+    """Remove an earlier demo's outputs from ``out_dir``; returns the names removed.
+
+    Refuses (before removing anything) when the folder holds an entry the demo does not
+    write, so a mistyped ``--out`` never deletes someone's files."""
+    import shutil
+
+    from standoff.core.errors import InputError
+
+    if not out_dir.exists():
+        return []
+    if not out_dir.is_dir():
+        raise InputError("is a file, not a folder", source="--out", value=str(out_dir))
+    entries = sorted(p.name for p in out_dir.iterdir())
+    foreign = [name for name in entries if name not in DEMO_FOLDER_ENTRIES]
+    if foreign:
+        raise InputError(
+            f"the folder holds {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} the "
+            f"demo did not write (first: {foreign[0]!r}); give an empty or new folder",
+            source="--out",
+            value=str(out_dir),
+        )
+    for name in entries:
+        path = out_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return entries
+
+
 def run_demo(
     out_dir: Path, console: Console, *, extra_stages: dict[str, DemoStage] | None = None
 ) -> dict[str, Any]:
-    """Run the end-to-end demo into ``out_dir`` and print a readable summary."""
+    """Run the end-to-end demo into ``out_dir`` and print a readable summary.
+
+    A folder holding an earlier demo's outputs is emptied first, so the demo can be run again
+    into the same folder; a folder holding anything else is refused (:class:`InputError`)."""
+    replaced = _clear_demo_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     console.rule("[bold]Standoff demo")
     console.print(f"outputs go to {out_dir.resolve()}")
+    if replaced:
+        console.print(f"(replaced the earlier demo outputs there: {', '.join(replaced)})")
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

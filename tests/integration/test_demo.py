@@ -206,3 +206,34 @@ def test_demo_data_served_to_the_console(demo_dir: Path) -> None:
         assert len(everything) > len(seen)
         page = client.get("/")
         assert "Standoff console" in page.text
+
+
+def test_a_second_demo_into_the_same_folder_replaces_the_first(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """Everything a demo writes is recognised as its own, so a rerun starts afresh (an old
+    mission store would refuse the new approval: the mission is closed)."""
+    import shutil
+
+    from standoff.pipeline import _clear_demo_folder
+
+    again = tmp_path / "again"
+    shutil.copytree(demo_dir, again)
+    removed = _clear_demo_folder(again)
+    assert "standoff.db" in removed
+    assert "summary.json" in removed
+    assert list(again.iterdir()) == []
+
+
+def test_the_demo_refuses_a_folder_holding_other_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "thesis.tex").write_text("mine\n", encoding="utf-8")
+    assert main(["demo", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err
+    assert "thesis.tex" in err
+    assert "Traceback" not in err
+    assert (tmp_path / "thesis.tex").read_text(encoding="utf-8") == "mine\n"
+    assert (tmp_path / "run").is_dir()
