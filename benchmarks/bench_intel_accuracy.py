@@ -17,6 +17,9 @@ For every true convoy route it also reports where the route was lost, from the r
 * ``covered``: the share within 500 m of the best single corridor (what the analysis drew;
   a route is recalled at 0.8).
 
+Corridor precision is the share of corridors most of whose line lies within 500 m of a true
+route (``routes.precision`` of the evaluation), with the number of corridors.
+
     .venv/bin/python benchmarks/bench_intel_accuracy.py [--worlds 12] [--workers 2]
         [--work DIR] [--mission MISSION.yaml] [--first-seed N] [--sweep aimed|stepped]
         [--no-scans] [--out benchmarks/results_intel_accuracy.md]
@@ -138,7 +141,8 @@ def report(
         demo = " (demo)" if r["seed"] == DEMO_SEED else ""
         rows.append(
             f"| {r['seed']}{demo} | {_fmt(s['precision'])} | {_fmt(s['recall'])} "
-            f"| {_fmt(s['precision_any_stopping_place'])} | {_fmt(ro['recall'])} | "
+            f"| {_fmt(s['precision_any_stopping_place'])} | {_fmt(ro['recall'])} "
+            f"| {_fmt(ro.get('precision'))} ({ro['corridors']}) | "
             + " | ".join(
                 f"{v['observed_share']:.2f} / {v.get('tracked_share', float('nan')):.2f} / "
                 f"{v['covered_share']:.2f}"
@@ -166,14 +170,16 @@ def report(
         "Route columns: observed / tracked / covered share of the true route (see the script's "
         "docstring); a route is recalled when covered >= 0.8.",
         "",
-        "| seed | site precision | site recall | precision (any stopping place) | route recall | "
+        "| seed | site precision | site recall | precision (any stopping place) | route recall "
+        "| corridor precision (corridors) | "
         + " | ".join(names)
         + " | approach recall (observable) |",
-        "|---|---:|---:|---:|---:|" + "---|" * len(names) + "---:|",
+        "|---|---:|---:|---:|---:|---:|" + "---|" * len(names) + "---:|",
         *rows,
         "",
         f"Means: site precision {mean('sites', 'precision'):.2f}, site recall "
         f"{mean('sites', 'recall'):.2f}, route recall {mean('routes', 'recall'):.2f}, "
+        f"corridor precision {mean('routes', 'precision'):.2f}, "
         f"approach recall (observable) {mean('approaches', 'recall_observable'):.2f}.",
         "",
         "| route | mean observed | mean tracked | mean covered | worlds observed >= 0.8 |",

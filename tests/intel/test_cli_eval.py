@@ -13,7 +13,7 @@ import yaml
 
 from standoff.cli import main
 from standoff.core.errors import InputError
-from standoff.domain.findings import Confidence, Evidence, Findings, Site
+from standoff.domain.findings import Confidence, Corridor, Evidence, Findings, Site
 from standoff.intel import evaluate, link, load_organisations, read_run
 from standoff.intel.io import RunInfo
 from standoff.intel.organisations import resolve
@@ -72,6 +72,34 @@ def test_evaluate_counts_precision_and_recall(tmp_path: Path, info: RunInfo) -> 
     assert m["approaches"]["events"] == 1
     assert m["approaches"]["observable"] == 1
     assert m["approaches"]["recall"] == 0.0
+
+
+def _corridor(cid: str, info: RunInfo, x_m: list[float], y_m: list[float]) -> Corridor:
+    lon, lat = info.frame.to_lonlat(np.asarray(x_m), np.asarray(y_m))
+    ev = Evidence((1,), 3, ("gmti",), START, START)
+    return Corridor(cid, tuple(zip(lon.tolist(), lat.tolist(), strict=True)), 2, 10.0,
+                    (0,) * 24, None, None, None, None, ev, Confidence(0.8))  # fmt: skip
+
+
+def test_evaluate_route_precision_counts_corridors_on_a_true_route(
+    tmp_path: Path, info: RunInfo
+) -> None:
+    """The true route runs 1 km east from site a.  A corridor along it (200 m off) is on it
+    and recalls it; one that runs along it for a third of its length and then 2 km away is
+    not; nor is one elsewhere."""
+    _truth_run(tmp_path, info)
+    along = _corridor("c1", info, [0.0, 1000.0], [200.0, 200.0])
+    veers = _corridor("c2", info, [0.0, 1000.0, 1000.0], [200.0, 200.0, 2200.0])
+    far = _corridor("c3", info, [0.0, 1000.0], [5000.0, 5000.0])
+    m = evaluate(Findings("r", START, START, corridors=(along, veers, far)), tmp_path, info)
+    assert m["routes"]["corridors"] == 3
+    assert m["routes"]["corridors_on_a_route"] == 1
+    assert m["routes"]["precision"] == 0.333
+    assert m["routes"]["recall"] == 1.0
+    m = evaluate(Findings("r", START, START, corridors=(far,)), tmp_path, info)
+    assert m["routes"]["precision"] == 0.0
+    assert m["routes"]["recall"] == 0.0
+    assert evaluate(Findings("r", START, START), tmp_path, info)["routes"]["precision"] is None
 
 
 def test_evaluate_tells_real_stopping_places_from_nothing(tmp_path: Path, info: RunInfo) -> None:

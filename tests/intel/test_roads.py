@@ -13,9 +13,10 @@ from standoff.airspace import Airspace
 from standoff.intel import find_corridors, find_sites
 from standoff.intel.io import RunInfo
 from standoff.intel.roads import RoadMap
+from standoff.intel.routes import CorridorParams
 
 from .conftest import table
-from .test_analytics import _convoy_legs, _route_and_branch, _site_visits
+from .test_analytics import SITE, _border_lat, _convoy_legs, _route_and_branch, _site_visits
 
 _step = st.tuples(st.floats(10.0, 3000.0), st.floats(0.0, 2.0 * np.pi))
 
@@ -141,3 +142,109 @@ def test_crop_and_distances() -> None:
     d = roads.distances(ends[:1], ends, 10_000.0)
     assert d[0] == pytest.approx([0.0, 3000.0, 5000.0], abs=1e-3)
     assert np.isinf(roads.distances(ends[:1], ends, 4000.0)[0, 2])
+
+
+def _lost_short_of_the_border(
+    info: RunInfo, airspace: Airspace, short_m: float
+) -> tuple[list[tuple[float, float]], list[dict[str, np.ndarray]]]:
+    """The site's route to the border (west to a junction, north to 440 m short of the
+    border) and four two-vehicle convoy passes along it, each lost ``short_m`` before its
+    end (the radar's sector ends there)."""
+    route, _ = _route_and_branch(info, airspace)
+    to = 1.0 - short_m / shapely.LineString(route).length
+    runs = [
+        leg for k in range(4) for leg in _convoy_legs(700 + k, 20000.0 + 4000 * k, route, 0, to)
+    ]
+    return route, runs
+
+
+@pytest.mark.parametrize("with_roads", [True, False])
+def test_a_route_lost_short_of_the_border_is_carried_along_the_road_ahead(
+    info: RunInfo, with_roads: bool
+) -> None:
+    """Every pass is lost 3 km before the end of the route (3.4 km from the border): with
+    the road map, the site's route is carried on along the road ahead to the border (the
+    carried part inferred, not observed); without it, the corridor stops where the radar
+    lost the convoys, and does not reach the border."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    route, runs = _lost_short_of_the_border(info, airspace, 3000.0)
+    roads = RoadMap.from_lines([_xy(route)])
+    corridors, _ = find_corridors(
+        table(*_site_visits(6), *runs), info, airspace, sites, roads=roads if with_roads else None
+    )
+    mine = [c for c in corridors if set(c.evidence.track_ids) & set(range(700, 760))]
+    assert len(mine) == 1
+    line = shapely.LineString(
+        np.column_stack(info.frame.to_xy(*np.asarray(mine[0].path_lonlat_deg).T))
+    )
+    end = shapely.Point(route[-1])
+    if not with_roads:
+        assert mine[0].border_lat_deg is None
+        assert shapely.distance(end, line) > 2500.0
+        return
+    assert mine[0].from_site_id == sites[0].id
+    assert mine[0].border_lat_deg is not None
+    road = shapely.LineString(route)
+    probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 300))
+    assert float(np.max(shapely.distance(probe, line))) < 300.0
+    assert shapely.distance(end, line) < 300.0
+    assert mine[0].observed_share is not None
+    assert mine[0].observed_share < 0.95  # the part carried on was not seen
+
+
+def test_no_road_ahead_against_the_convoys_heading(info: RunInfo) -> None:
+    """The same passes, but the road they drove ends where the radar lost them, and the
+    only road to the border leaves it 1 km back the way they came (then north-west): the
+    corridor is not carried back along it."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    route, runs = _lost_short_of_the_border(info, airspace, 3000.0)
+    road = shapely.LineString(route)
+    fork, cut = shapely.line_interpolate_point(road, road.length - np.array([4000.0, 2900.0]))
+    driven = [*route[:2], (fork.x, fork.y), (cut.x, cut.y)]
+    lon, _ = info.frame.to_lonlat(np.array([fork.x - 2500.0]), np.array([fork.y]))
+    _, by = info.frame.to_xy(lon, np.array([_border_lat(airspace, float(lon[0])) - 0.004]))
+    back = [(fork.x, fork.y), (fork.x - 2500.0, float(by[0]))]  # to the border
+    roads = RoadMap.from_lines([_xy(driven), _xy(back)])
+    for heading_cos, carried in ((CorridorParams().ahead_cos, False), (-1.1, True)):
+        corridors, _ = find_corridors(
+            table(*_site_visits(6), *runs),
+            info,
+            airspace,
+            sites,
+            CorridorParams(ahead_cos=heading_cos),
+            roads=roads,
+        )
+        mine = [c for c in corridors if set(c.evidence.track_ids) & set(range(700, 760))]
+        assert len(mine) == 1
+        line = shapely.LineString(
+            np.column_stack(info.frame.to_xy(*np.asarray(mine[0].path_lonlat_deg).T))
+        )
+        # Any heading allowed (cosine -1.1), it would be carried back and on to the border.
+        assert (mine[0].border_lat_deg is not None) == carried
+        assert (shapely.distance(shapely.Point(back[-1]), line) < 500.0) == carried
+
+
+def test_a_through_route_past_a_site_is_drawn_whole(info: RunInfo) -> None:
+    """Convoys drive from near the border in the east, past the site, and on to the border
+    in the west.  The site's two routes to the border (east, and west then north) are drawn,
+    and so is the convoys' whole drive, though each of its parts is on one of them."""
+    airspace = Airspace.load()
+    sites, _, _ = find_sites(table(*_site_visits(6)), None, info)
+    north, _ = _route_and_branch(info, airspace)
+    kx = SITE[0] + 8000.0
+    lon, _ = info.frame.to_lonlat(np.array([kx]), np.array([SITE[1]]))
+    _, ky = info.frame.to_xy(lon, np.array([_border_lat(airspace, float(lon[0])) - 0.004]))
+    through = [(kx, float(ky[0])), (kx, SITE[1]), *north]
+    runs = [
+        leg for k in range(4) for leg in _convoy_legs(700 + k, 20000.0 + 5000 * k, through, 0, 1)
+    ]
+    corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
+    lines = [
+        shapely.LineString(np.column_stack(info.frame.to_xy(*np.asarray(c.path_lonlat_deg).T)))
+        for c in corridors
+    ]
+    road = shapely.LineString(through)
+    probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 300))
+    assert min(float(np.max(shapely.distance(probe, line))) for line in lines) < 300.0

@@ -12,7 +12,9 @@
   ``site_match_m``: a site nobody visited, or that no sensor looked at, cannot be found.
 * **routes**: a true route is recalled when one corridor lies within ``route_match_m`` of
   ``route_share`` of its length; the observable variant scores only the part of the route
-  within ``route_match_m`` of a true detection of a convoy vehicle.
+  within ``route_match_m`` of a true detection of a convoy vehicle.  Precision: the share
+  of corridors at least ``corridor_on_route`` of whose line lies within ``route_match_m`` of
+  a true route (any of them).
 * **approaches**: a convoy vehicle leaving the world at a border point is an event; it is
   recalled by a border approach within ``approach_match_m`` and ``approach_match_s``;
   observable events are those whose vehicle was detected in the ``approach_match_s`` before.
@@ -42,6 +44,7 @@ class EvalParams:
     site_match_m: float = 250.0
     route_match_m: float = 500.0
     route_share: float = 0.8
+    corridor_on_route: float = 0.5
     approach_match_m: float = 1500.0
     approach_match_s: float = 900.0
 
@@ -174,9 +177,22 @@ def evaluate(
             "observed_share": round(float(seen.mean()), 3),
             "covered_share_of_observed": round(best_obs, 3),
         }
+    # A corridor is on a true route when most of its line lies within route_match_m of one
+    # (of any route): the rest follow passing traffic, or none drove them.
+    if true_routes and corridor_lines:
+        route_lines = [shapely.LineString(xy(f["geometry"]["coordinates"])) for f in true_routes]
+        near_routes = shapely.union_all(shapely.buffer(route_lines, p.route_match_m))
+        on_route = sum(
+            shapely.intersection(cl, near_routes).length >= p.corridor_on_route * cl.length
+            for cl in corridor_lines
+        )
+    else:
+        on_route = 0
     routes = {
         "true": len(true_routes),
         "corridors": len(corridor_lines),
+        "corridors_on_a_route": int(on_route),
+        "precision": _ratio(int(on_route), len(corridor_lines)),
         "recall": _ratio(rec, len(true_routes)),
         "observable": n_obs_routes,
         "recall_observable": _ratio(rec_obs, n_obs_routes),

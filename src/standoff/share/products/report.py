@@ -369,7 +369,8 @@ def report_blocks(
             Para(
                 'Routes vehicles travelled repeatedly, with their typical speed. "Seen" is '
                 "the share of each line that tracks covered; the rest was inferred along "
-                "roads across stretches the radar did not see."
+                "roads across stretches the radar did not see, or along the road ahead "
+                "to the border where the radar lost the convoys a few kilometres short of it."
             )
         )
         blocks.append(
