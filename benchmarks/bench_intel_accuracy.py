@@ -22,10 +22,13 @@ route (``routes.precision`` of the evaluation), with the number of corridors.
 
     .venv/bin/python benchmarks/bench_intel_accuracy.py [--worlds 12] [--workers 2]
         [--work DIR] [--mission MISSION.yaml] [--first-seed N] [--sweep aimed|stepped]
-        [--no-scans] [--out benchmarks/results_intel_accuracy.md]
+        [--no-scans] [--untipped SITE,...] [--out benchmarks/results_intel_accuracy.md]
 
 ``--sweep`` sets the scenario's ``sensors.gmti.sweep``; ``--no-scans`` tracks without the
-run's scan footprints (every scan counts a miss for every track, as before they existed).
+run's scan footprints (every scan counts a miss for every track, as before they existed);
+``--untipped site-bravo,site-charlie`` leaves those sites out of the mission's look points
+and the camera's cue list (nobody told the operation about them: only the radar can find
+them), and reports how many tipped and untipped sites were found.
 """
 
 from __future__ import annotations
@@ -43,13 +46,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+import yaml
 from scipy.spatial import cKDTree
 
 DEMO_SEED = 20260320
 ROUTE_MATCH_M = 500.0
 
 
-def _plan(work: Path, mission: Path | None) -> Path:
+def _sites() -> dict[str, tuple[float, float]]:
+    """The demo scenario's sites: name -> (lon, lat)."""
+    from standoff.sim import DEMO_SCENARIO_YAML
+
+    doc = yaml.safe_load(DEMO_SCENARIO_YAML)
+    return {s["name"]: (float(s["lon_deg"]), float(s["lat_deg"])) for s in doc["sites"]}
+
+
+def _plan(work: Path, mission: Path | None, untipped: tuple[str, ...] = ()) -> Path:
+    """Plan the mission once; the look points at ``untipped`` sites are left out (nobody
+    told the operation about those sites)."""
     from standoff.airspace import Airspace
     from standoff.pipeline import run_plan
     from standoff.plan.demo import DEMO_MISSION_YAML
@@ -57,6 +71,15 @@ def _plan(work: Path, mission: Path | None) -> Path:
     plan = work / "plan"
     plan.mkdir(parents=True, exist_ok=True)
     text = DEMO_MISSION_YAML if mission is None else mission.read_text(encoding="utf-8")
+    if untipped:
+        doc = yaml.safe_load(text)
+        where = {_sites()[name] for name in untipped}
+        doc["look_points"] = [
+            lp
+            for lp in doc.get("look_points", [])
+            if (float(lp["lon_deg"]), float(lp["lat_deg"])) not in where
+        ]
+        text = yaml.safe_dump(doc, sort_keys=False)
     (plan / "mission.yaml").write_text(text, encoding="utf-8")
     run_plan(Airspace.load(), plan / "mission.yaml", plan)
     return plan / "plan.json"
@@ -91,14 +114,14 @@ def _tracked_share(run: Path, tracks_csv: Path) -> dict[str, float]:
     return out
 
 
-def one_world(args: tuple[Path, Path, int, str, bool]) -> dict[str, Any]:
+def one_world(args: tuple[Path, Path, int, str, bool, tuple[str, ...]]) -> dict[str, Any]:
     """Simulate, track, analyse and score one re-seeded world."""
     from standoff.airspace import Airspace
     from standoff.pipeline import run_analysis, run_simulation
     from standoff.sim import DEMO_SCENARIO_YAML
     from standoff.track import track_file
 
-    plan_json, work, seed, sweep, scans = args
+    plan_json, work, seed, sweep, scans, untipped = args
     out = work / f"world-{seed}"
     out.mkdir(parents=True, exist_ok=True)
     scenario = out / "scenario.yaml"
@@ -106,6 +129,14 @@ def one_world(args: tuple[Path, Path, int, str, bool]) -> dict[str, Any]:
     text, n = re.subn(r"^(  gmti: \{)", rf"\1sweep: {sweep}, ", text, flags=re.M)
     if n != 1:
         raise SystemExit("the demo scenario has no one-line gmti settings to add the sweep to")
+    if untipped:  # the camera is cued at the tipped sites only
+        doc = yaml.safe_load(text)
+        cue = [c for c in doc["sensors"]["eoir"]["cue"] if c not in untipped]
+        text, n = re.subn(
+            r"^(  eoir: \{cue: )\[[^]]*\]", rf"\1[{', '.join(cue)}]", text, flags=re.M
+        )
+        if n != 1:
+            raise SystemExit("the demo scenario has no one-line eoir cue list to edit")
     scenario.write_text(text, encoding="utf-8")
     started = time.perf_counter()
     run_simulation(Airspace.load(), plan_json, scenario, out / "run")
@@ -115,6 +146,7 @@ def one_world(args: tuple[Path, Path, int, str, bool]) -> dict[str, Any]:
         out / "run", out / "tracks" / "tracks.csv", out / "products", evaluate=True
     )
     ev = summary["evaluation"]
+    ev["sites"]["untipped"] = list(untipped)
     tracked = _tracked_share(out / "run", out / "tracks" / "tracks.csv")
     for name, share in tracked.items():
         ev["routes"]["per_route"][name]["tracked_share"] = share
@@ -151,6 +183,13 @@ def report(
             + f" | {_fmt(a['recall_observable'])} |"
         )
     names = list(routes)
+    tips = [
+        (site["found"], name in r["evaluation"]["sites"].get("untipped", []))
+        for r in results
+        for name, site in r["evaluation"]["sites"]["per_site"].items()
+    ]
+    tipped_found = [found for found, untipped in tips if not untipped]
+    untipped_found = [found for found, untipped in tips if untipped]
 
     def mean(key: str, sub: str) -> float:
         vals = [r["evaluation"][key][sub] for r in results]
@@ -159,10 +198,10 @@ def report(
     lines = [
         "# Analytics accuracy over re-seeded demo worlds",
         "",
-        f"`benchmarks/bench_intel_accuracy.py --worlds {len(results)}`"
+        f"`benchmarks/bench_intel_accuracy.py --worlds {len(results)}"
         + ("" if mission is None else f" --mission {mission.name}")
         + options
-        + f": the demo plan flown over "
+        + "`: the demo plan flown over "
         f"{len(results)} demo scenarios that differ only in their seed; default tracker and "
         f"analysis; {wall_s:.0f} s wall on {platform.machine()}, Python "
         f"{platform.python_version()}.",
@@ -180,7 +219,14 @@ def report(
         f"Means: site precision {mean('sites', 'precision'):.2f}, site recall "
         f"{mean('sites', 'recall'):.2f}, route recall {mean('routes', 'recall'):.2f}, "
         f"corridor precision {mean('routes', 'precision'):.2f}, "
-        f"approach recall (observable) {mean('approaches', 'recall_observable'):.2f}.",
+        f"approach recall (observable) {mean('approaches', 'recall_observable'):.2f}."
+        + (
+            f" Sites found: {sum(tipped_found)} of {len(tipped_found)} tipped (a look point of "
+            f"the mission, cued for the camera), {sum(untipped_found)} of "
+            f"{len(untipped_found)} untipped."
+            if untipped_found
+            else ""
+        ),
         "",
         "| route | mean observed | mean tracked | mean covered | worlds observed >= 0.8 |",
         "|---|---:|---:|---:|---:|",
@@ -208,27 +254,37 @@ def main() -> None:
     )
     ap.add_argument("--sweep", choices=("aimed", "stepped"), default="aimed")
     ap.add_argument("--no-scans", action="store_true", help="track without scan footprints")
+    ap.add_argument(
+        "--untipped",
+        default="",
+        help="comma-separated sites nobody tipped: no look point of the mission, no camera cue",
+    )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results_intel_accuracy.md"))
     a = ap.parse_args()
     if a.worlds < 1 or a.workers < 1:
         ap.error("--worlds and --workers must be at least 1")
+    untipped = tuple(n for n in a.untipped.split(",") if n)
+    unknown = sorted(set(untipped) - set(_sites()))
+    if unknown:
+        ap.error(f"--untipped: no site {unknown[0]!r} in the demo scenario")
     with tempfile.TemporaryDirectory() as tmp:
         work = a.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        plan_json = _plan(work, a.mission)
+        plan_json = _plan(work, a.mission, untipped)
         seeds = (
             [DEMO_SEED, *range(1, a.worlds)]
             if a.first_seed is None
             else list(range(a.first_seed, a.first_seed + a.worlds))
         )
         with ProcessPoolExecutor(max_workers=a.workers) as pool:
-            jobs = [(plan_json, work, s, a.sweep, not a.no_scans) for s in seeds]
+            jobs = [(plan_json, work, s, a.sweep, not a.no_scans, untipped) for s in seeds]
             results = list(pool.map(one_world, jobs))
         options = (
             (f" --first-seed {seeds[0]}" if a.first_seed is not None else "")
             + (f" --sweep {a.sweep}" if a.sweep != "aimed" else "")
             + (" --no-scans" if a.no_scans else "")
+            + (f" --untipped {','.join(untipped)}" if untipped else "")
         )
         text = report(results, time.perf_counter() - started, a.mission, options)
     a.out.write_text(text, encoding="utf-8")
