@@ -16,7 +16,14 @@ from standoff.intel.roads import RoadMap
 from standoff.intel.routes import CorridorParams
 
 from .conftest import table
-from .test_analytics import SITE, _border_lat, _convoy_legs, _route_and_branch, _site_visits
+from .test_analytics import (
+    SITE,
+    _border_lat,
+    _convoy_legs,
+    _line_xy,
+    _route_and_branch,
+    _site_visits,
+)
 
 _step = st.tuples(st.floats(10.0, 3000.0), st.floats(0.0, 2.0 * np.pi))
 
@@ -91,10 +98,7 @@ def test_corridor_carried_along_the_road_across_an_unseen_stretch(
     )
     road = shapely.LineString(route)
     probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 300))
-    lines = [
-        shapely.LineString(np.column_stack(info.frame.to_xy(*np.asarray(c.path_lonlat_deg).T)))
-        for c in corridors
-    ]
+    lines = [_line_xy(info, c) for c in corridors]
     worst = [float(np.max(shapely.distance(probe, line))) for line in lines]
     if not with_roads:
         assert min(worst) > 5000.0
@@ -175,9 +179,7 @@ def test_a_route_lost_short_of_the_border_is_carried_along_the_road_ahead(
     )
     mine = [c for c in corridors if set(c.evidence.track_ids) & set(range(700, 760))]
     assert len(mine) == 1
-    line = shapely.LineString(
-        np.column_stack(info.frame.to_xy(*np.asarray(mine[0].path_lonlat_deg).T))
-    )
+    line = _line_xy(info, mine[0])
     end = shapely.Point(route[-1])
     if not with_roads:
         assert mine[0].border_lat_deg is None
@@ -218,9 +220,7 @@ def test_no_road_ahead_against_the_convoys_heading(info: RunInfo) -> None:
         )
         mine = [c for c in corridors if set(c.evidence.track_ids) & set(range(700, 760))]
         assert len(mine) == 1
-        line = shapely.LineString(
-            np.column_stack(info.frame.to_xy(*np.asarray(mine[0].path_lonlat_deg).T))
-        )
+        line = _line_xy(info, mine[0])
         # Any heading allowed (cosine -1.1), it would be carried back and on to the border.
         assert (mine[0].border_lat_deg is not None) == carried
         assert (shapely.distance(shapely.Point(back[-1]), line) < 500.0) == carried
@@ -241,10 +241,7 @@ def test_a_through_route_past_a_site_is_drawn_whole(info: RunInfo) -> None:
         leg for k in range(4) for leg in _convoy_legs(700 + k, 20000.0 + 5000 * k, through, 0, 1)
     ]
     corridors, _ = find_corridors(table(*_site_visits(6), *runs), info, airspace, sites)
-    lines = [
-        shapely.LineString(np.column_stack(info.frame.to_xy(*np.asarray(c.path_lonlat_deg).T)))
-        for c in corridors
-    ]
+    lines = [_line_xy(info, c) for c in corridors]
     road = shapely.LineString(through)
     probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 300))
     assert min(float(np.max(shapely.distance(probe, line))) for line in lines) < 300.0
