@@ -73,8 +73,9 @@ radar's sector ended there; the road must leave the way the convoys drove, see
 ``_road_ahead``); and the heaviest path is drawn when it is new against each site's route
 on its own, not against all of them together (a through route past a site is two site
 routes end to end, and was dropped).  With scan footprints (``scans.csv``): mean route
-recall 0.56 to 0.61 (held out 0.47, unchanged), corridor precision (most of the line within
-500 m of a true route) 0.74 to 0.77 over the 24 worlds, no route worse in any world.
+recall 0.56 to 0.61 (held out 0.47, unchanged), mean corridor precision (most of the line
+within 500 m of a true route) 0.75 to 0.78 (held out 0.80 to 0.83), no route worse in any
+world.
 
 Confidence: ``logistic(-2.0 + 1.5 ln(1+traversals) + 0.5 ln(1+detections/50))``.
 """
@@ -921,7 +922,7 @@ def _driven_share(
 
 
 _AHEAD_TRIES = 200
-"""Road nodes near the border tried, nearest first, for the road ahead of a trace's end."""
+"""Road nodes near the border tried, best first, for the road ahead of a trace's end."""
 
 
 def _road_ahead(
