@@ -570,7 +570,8 @@ def _demo_products(
         + "); against the truth: site precision "
         f"{ev['sites']['precision']} ({ev['sites']['precision_any_stopping_place']} counting "
         f"places where passing traffic parks), recall {ev['sites']['recall']}; route recall "
-        f"{ev['routes']['recall']}; approach recall {ev['approaches']['recall']}"
+        f"{ev['routes']['recall']} (corridors on a true route: {ev['routes']['precision']}); "
+        f"approach recall {ev['approaches']['recall']}"
     )
     if summary["corridors_seen"]:
         console.print(
