@@ -153,8 +153,8 @@ def evaluate(
     corridor_lines = [shapely.LineString(xy(c.path_lonlat_deg)) for c in findings.corridors]
     per_route: dict[str, Any] = {}
     rec = rec_obs = n_obs_routes = 0
-    for f in true_routes:
-        line = shapely.LineString(xy(f["geometry"]["coordinates"]))
+    route_lines = [shapely.LineString(xy(f["geometry"]["coordinates"])) for f in true_routes]
+    for f, line in zip(true_routes, route_lines, strict=True):
         pts = shapely.line_interpolate_point(line, np.arange(0.0, line.length, 50.0))
         pxy = shapely.get_coordinates(pts)
         seen = (
@@ -179,8 +179,7 @@ def evaluate(
         }
     # A corridor is on a true route when most of its line lies within route_match_m of one
     # (of any route): the rest follow passing traffic, or none drove them.
-    if true_routes and corridor_lines:
-        route_lines = [shapely.LineString(xy(f["geometry"]["coordinates"])) for f in true_routes]
+    if route_lines and corridor_lines:
         near_routes = shapely.union_all(shapely.buffer(route_lines, p.route_match_m))
         on_route = sum(
             shapely.intersection(cl, near_routes).length >= p.corridor_on_route * cl.length

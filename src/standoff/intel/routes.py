@@ -874,6 +874,8 @@ def _site_routes(
         return []
     d, k = cKDTree(np.column_stack([t.cx[big], t.cy[big]])).query(site_xy)
     near_site = np.flatnonzero(d <= p.site_leave_m)
+    if not len(near_site):  # no site's route here: no road search either
+        return []
     # The ends: leaves of the tree near the border, or short of it with the road ahead.
     degree = np.diff(g.indptr)
     leaves = big[degree[big] == 1]
@@ -887,7 +889,7 @@ def _site_routes(
             tail = _road_ahead(t, g, convoy, leaf, roads, p, border_m)
             if tail is not None:
                 tails[leaf] = tail
-    if not len(near_site) or not tails:
+    if not tails:
         return []
     found: list[tuple[float, list[int], int, FloatArray | None]] = []
     for site in near_site.tolist():  # a few sites and border ends, not points
