@@ -22,13 +22,16 @@ route (``routes.precision`` of the evaluation), with the number of corridors.
 
     .venv/bin/python benchmarks/bench_intel_accuracy.py [--worlds 12] [--workers 2]
         [--work DIR] [--mission MISSION.yaml] [--first-seed N] [--sweep aimed|stepped]
-        [--no-scans] [--untipped SITE,...] [--out benchmarks/results_intel_accuracy.md]
+        [--no-scans] [--untipped SITE,...] [--sorties N]
+        [--out benchmarks/results_intel_accuracy.md]
 
 ``--sweep`` sets the scenario's ``sensors.gmti.sweep``; ``--no-scans`` tracks without the
 run's scan footprints (every scan counts a miss for every track, as before they existed);
 ``--untipped site-bravo,site-charlie`` leaves those sites out of the mission's look points
 and the camera's cue list (nobody told the operation about them: only the radar can find
-them), and reports how many tipped and untipped sites were found.
+them), and reports how many tipped and untipped sites were found; ``--sorties 1`` flies
+one night instead of the demo's four (the same roads; traffic and visits are drawn for the
+shorter run, so its night is not the four-night run's first).
 """
 
 from __future__ import annotations
@@ -114,14 +117,29 @@ def _tracked_share(run: Path, tracks_csv: Path) -> dict[str, float]:
     return out
 
 
-def one_world(args: tuple[Path, Path, int, str, bool, tuple[str, ...]]) -> dict[str, Any]:
+def _sorties(text: str, n: int) -> str:
+    """The scenario flown on ``n`` nights (the demo's sortie every day, the world as long)."""
+    doc = yaml.safe_load(text)
+    every = float(doc["flight"].get("sortie_every_s", 86400.0))
+    first = float(doc["duration_s"]) - (int(doc["flight"].get("sorties", 1)) - 1) * every
+    text, k = re.subn(r"^duration_s: [0-9.]+", f"duration_s: {first + (n - 1) * every:.0f}",
+                      text, flags=re.M)  # fmt: skip
+    text, j = re.subn(r"sorties: [0-9]+", f"sorties: {n}", text)
+    if k != 1 or j != 1:
+        raise SystemExit("the demo scenario has no one-line duration_s and flight.sorties")
+    return text
+
+
+def one_world(
+    args: tuple[Path, Path, int, str, bool, tuple[str, ...], int | None],
+) -> dict[str, Any]:
     """Simulate, track, analyse and score one re-seeded world."""
     from standoff.airspace import Airspace
     from standoff.pipeline import run_analysis, run_simulation
     from standoff.sim import DEMO_SCENARIO_YAML
     from standoff.track import track_file
 
-    plan_json, work, seed, sweep, scans, untipped = args
+    plan_json, work, seed, sweep, scans, untipped, sorties = args
     out = work / f"world-{seed}"
     out.mkdir(parents=True, exist_ok=True)
     scenario = out / "scenario.yaml"
@@ -137,6 +155,8 @@ def one_world(args: tuple[Path, Path, int, str, bool, tuple[str, ...]]) -> dict[
         )
         if n != 1:
             raise SystemExit("the demo scenario has no one-line eoir cue list to edit")
+    if sorties is not None:
+        text = _sorties(text, sorties)
     scenario.write_text(text, encoding="utf-8")
     started = time.perf_counter()
     run_simulation(Airspace.load(), plan_json, scenario, out / "run")
@@ -259,10 +279,15 @@ def main() -> None:
         default="",
         help="comma-separated sites nobody tipped: no look point of the mission, no camera cue",
     )
+    ap.add_argument(
+        "--sorties", type=int, default=None, help="nights flown (default: the demo scenario's)"
+    )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results_intel_accuracy.md"))
     a = ap.parse_args()
     if a.worlds < 1 or a.workers < 1:
         ap.error("--worlds and --workers must be at least 1")
+    if a.sorties is not None and not 1 <= a.sorties <= 30:
+        ap.error("--sorties must be 1 to 30")
     untipped = tuple(n for n in a.untipped.split(",") if n)
     unknown = sorted(set(untipped) - set(_sites()))
     if unknown:
@@ -278,13 +303,16 @@ def main() -> None:
             else list(range(a.first_seed, a.first_seed + a.worlds))
         )
         with ProcessPoolExecutor(max_workers=a.workers) as pool:
-            jobs = [(plan_json, work, s, a.sweep, not a.no_scans, untipped) for s in seeds]
+            jobs = [
+                (plan_json, work, s, a.sweep, not a.no_scans, untipped, a.sorties) for s in seeds
+            ]
             results = list(pool.map(one_world, jobs))
         options = (
             (f" --first-seed {seeds[0]}" if a.first_seed is not None else "")
             + (f" --sweep {a.sweep}" if a.sweep != "aimed" else "")
             + (" --no-scans" if a.no_scans else "")
             + (f" --untipped {','.join(untipped)}" if untipped else "")
+            + (f" --sorties {a.sorties}" if a.sorties is not None else "")
         )
         text = report(results, time.perf_counter() - started, a.mission, options)
     a.out.write_text(text, encoding="utf-8")

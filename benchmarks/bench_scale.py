@@ -124,7 +124,13 @@ def bench_archive(
     plan = plan_mission(airspace, parse_mission(doc, source="bench"))
     import dataclasses
 
-    scenario = dataclasses.replace(demo_scenario(), duration_s=hours * 3600.0)
+    demo = demo_scenario()  # one sortie of ``hours``, every vehicle in the truth throughout
+    scenario = dataclasses.replace(
+        demo,
+        duration_s=hours * 3600.0,
+        flight=dataclasses.replace(demo.flight, sorties=1),
+        truth_grounded="all",
+    )
     run = work / "run"
     sim = simulate(plan, scenario, airspace, run, vehicles=vehicles)
     archive = work / "archive"

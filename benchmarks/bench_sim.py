@@ -42,10 +42,13 @@ def main() -> None:
     doc["on_station_s"] = args.hours * 3600.0 - 3000.0  # transits take about 40 minutes
     doc["aircraft"] = {"profile": "mq9", "endurance_s": args.hours * 3600.0 + 7200.0}
     plan = plan_mission(airspace, parse_mission(doc, source="bench"))
+    demo = demo_scenario()  # one sortie of --hours, every vehicle in the truth throughout
     scenario = dataclasses.replace(
-        demo_scenario(),
+        demo,
         duration_s=args.hours * 3600.0,
         truth_interval_s=args.truth_interval_s,
+        flight=dataclasses.replace(demo.flight, sorties=1),
+        truth_grounded="all",
     )
     if args.tracemalloc:
         tracemalloc.start()

@@ -243,6 +243,7 @@ def test_scenario_simulate_and_track_commands(
     assert code == 0
     scenario = yaml.safe_load(out)
     scenario["duration_s"] = 1800
+    scenario["flight"]["sorties"] = 1  # the demo's first night only
     (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scenario))
     code, out, err = run(
         [

@@ -431,13 +431,20 @@ def _demo_run(
         )
     progress.update(task, completed=1.0)
     check = summary.path_check
+    sorties = int(summary.meta["plan"]["sorties"])
     console.print(
-        f"run: {summary.scans:,} scans, {summary.detections:,} detections "
+        f"run: {sorties} sortie(s) a day apart (the plan flown each night), "
+        f"{summary.scans:,} scans, {summary.detections:,} detections "
         f"({summary.false_alarms:,} false alarms), {summary.truth_rows:,} truth rows; flown path "
         f"{check.status.upper()} (minimum clearance {check.min_clearance_m:,.0f} m, "
         f"cross-track p95 {summary.deviation.get('cross_track_p95_m', 0.0):,.0f} m)"
     )
-    return {"folder": str(stage), "flown_path": check.status, "detections": summary.detections}
+    return {
+        "folder": str(stage),
+        "flown_path": check.status,
+        "sorties": sorties,
+        "detections": summary.detections,
+    }
 
 
 def _demo_tracks(out_dir: Path, console: Console, progress: Progress) -> dict[str, Any]:
@@ -512,12 +519,15 @@ def _demo_oversight(
 
 
 def _archive_copy(run: Path, tracks: Path, archive: Path) -> Path:
-    """A copy of a run folder and its tracks as ``ARCHIVE/run`` and ``ARCHIVE/tracks``."""
+    """A copy of a run folder and its tracks as ``ARCHIVE/run`` and ``ARCHIVE/tracks``: what
+    the sensors and the tracker produced, not the simulator's truth (an operation's archive
+    has none)."""
     import shutil
 
     if archive.exists():
         shutil.rmtree(archive)
-    shutil.copytree(run, archive / "run")
+    truth = shutil.ignore_patterns("truth.*", "detection_truth.*", "world.geojson")
+    shutil.copytree(run, archive / "run", ignore=truth)
     (archive / "tracks").mkdir(parents=True)
     shutil.copy2(tracks, archive / "tracks" / "tracks.csv")
     return archive
@@ -564,15 +574,22 @@ def _demo_products(
         + (
             "; alerts compare each hour of the day with earlier days, which one sortie "
             "does not have"
-            if not summary["alerts"]
-            else ""
+            if summary["nights"] < 2
+            else f"; {summary['nights']} nights watched, evidence weighed per night"
         )
         + "); against the truth: site precision "
         f"{ev['sites']['precision']} ({ev['sites']['precision_any_stopping_place']} counting "
         f"places where passing traffic parks), recall {ev['sites']['recall']}; route recall "
         f"{ev['routes']['recall']} (corridors on a true route: {ev['routes']['precision']}); "
-        f"approach recall {ev['approaches']['recall']}"
+        f"approach recall {ev['approaches']['recall']} "
+        f"({ev['approaches']['recall_observable']} of those the sensors saw)"
     )
+    for a in summary["alert_list"]:
+        console.print(
+            f"change alert {a['id']}: {a['subject']} {a['direction']}, {a['observed']} in the "
+            f"last {a['window_h']:.0f} h ({a['rate_per_day']:g} a day looked at, against "
+            f"{a['baseline_rate_per_day']:g} before; {a['confidence']})"
+        )
     if summary["corridors_seen"]:
         console.print(
             "corridors, share of each line that tracks covered (the rest inferred along "
@@ -1311,6 +1328,20 @@ def run_analysis(
         "own_territory": sum(1 for f in findings.all() if f.own_territory),
         "roads": str(roads) if roads is not None else None,
         "corridors_seen": {c.id: c.observed_share for c in findings.corridors},
+        "nights": info.nights,
+        "alert_list": [
+            {
+                "id": a.id,
+                "subject": a.subject_id,
+                "direction": a.direction,
+                "observed": a.observed_count,
+                "rate_per_day": a.observed_rate_per_day,
+                "baseline_rate_per_day": a.baseline_rate_per_day,
+                "window_h": (a.window_end_utc - a.window_start_utc).total_seconds() / 3600,
+                "confidence": a.confidence.words,
+            }
+            for a in findings.alerts
+        ],
     }
     if evaluate:
         summary["evaluation"] = score(findings, run_dir, info)

@@ -231,3 +231,63 @@ def test_geojson_readers_only_ever_raise_input_errors(tmp_path: Path, doc: objec
     for reader in (read_paths, read_no_fly_zones):
         with contextlib.suppress(InputError):
             reader(p)
+
+
+def test_csv_track_of_sorties_reads_as_one_path_per_sortie(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        "flight.csv",
+        "sortie,time,lat,lon\n"
+        "1,2026-03-20T02:00:00Z,31.5,-110.5\n1,2026-03-20T02:00:01Z,31.5,-110.501\n"
+        "2,2026-03-21T02:00:00Z,31.5,-110.5\n2,2026-03-21T02:00:01Z,31.5,-110.502\n"
+        "2,2026-03-21T02:00:02Z,31.5,-110.503\n",
+    )
+    one, two = read_paths(p)
+    assert (one.name, two.name) == ("flight sortie 1", "flight sortie 2")
+    assert len(one.path.lon_deg) == 2
+    assert len(two.path.lon_deg) == 3
+    assert two.path.time_s is not None
+    assert two.path.time_s[0] == 86400.0
+    # One sortie only: the file's name, as a track without the column.
+    single = _write(
+        tmp_path, "single.csv", "sortie,time,lat,lon\n1,0,31.5,-110.5\n1,1,31.5,-110.6\n"
+    )
+    [named] = read_paths(single)
+    assert named.name == "single"
+
+
+@pytest.mark.parametrize(
+    ("rows", "row", "value"),
+    [
+        ("1,0,31.5,-110.5\n1.5,1,31.5,-110.6\n", 3, "1.5"),
+        ("2,0,31.5,-110.5\n1,1,31.5,-110.6\n", 3, "1"),
+        ("1,0,31.5,-110.5\n0,1,31.5,-110.6\n", 3, "0"),
+        ("1,0,31.5,-110.5\nx,1,31.5,-110.6\n", 3, "x"),
+    ],
+)
+def test_bad_sortie_numbers_are_named(tmp_path: Path, rows: str, row: int, value: str) -> None:
+    p = _write(tmp_path, "s.csv", "sortie,time,lat,lon\n" + rows)
+    with pytest.raises(InputError) as err:
+        read_paths(p)
+    assert (err.value.source, err.value.field, err.value.row) == (str(p), "sortie", row)
+    assert err.value.value == value
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=30))
+def test_sorties_split_a_track_into_its_runs(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int]
+) -> None:
+    """Any track cut into sorties reads back as those sorties, every fix once, in order."""
+    lines = ["sortie,time,lat,lon"]
+    t = 0
+    for n, size in enumerate(sizes, start=1):
+        for _ in range(size):
+            lines.append(f"{n},{t},31.5,{-110.0 - t * 1e-4:.4f}")
+            t += 1
+    p = tmp_path_factory.mktemp("s") / "track.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    paths = read_paths(p)
+    assert [len(x.path.lon_deg) for x in paths] == sizes
+    times = np.concatenate([x.path.time_s for x in paths])  # type: ignore[misc]
+    assert times.tolist() == list(range(sum(sizes)))

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import shapely
 
 from standoff.cli import main
 
@@ -116,6 +117,11 @@ def test_demo_run_and_tracks_stages(demo_dir: Path) -> None:
     assert cert["status"] == "conformant"
     assert cert["mission"] == "sasabe-corridor"
     assert cert["plan_sha256"]
+    # Four nights: the plan flown each night, each sortie certified on its own.
+    assert summary["run"]["sorties"] == 4
+    assert [s["status"] for s in cert["sorties"]] == ["conformant"] * 4
+    assert cert["unknown_gaps"] == []
+    assert len(meta["plan"]["sortie_windows_s"]) == 4
 
 
 def test_demo_scale_stage(demo_dir: Path) -> None:
@@ -179,6 +185,27 @@ def test_demo_products_stage(demo_dir: Path) -> None:
         c["id"]: c["observed_share"] for c in findings["corridors"]
     }
     assert all(0.0 < s <= 1.0 for s in analysis["corridors_seen"].values())
+    # Four nights fill the sites' weekly profiles, and the convoys that stop after the
+    # second night raise a change alert on a corridor along their route (the truth).
+    assert analysis["nights"] == 4
+    days = {d for s in findings["sites"] for d, n in enumerate(s["visits_by_weekday"]) if n}
+    assert len(days) >= 4
+    convoy3 = next(
+        f
+        for f in json.loads((demo_dir / "run" / "world.geojson").read_text())["features"]
+        if f["properties"].get("kind") == "route" and f["properties"]["name"] == "convoy-3"
+    )
+    route = shapely.LineString(convoy3["geometry"]["coordinates"])
+    lines = {c["id"]: shapely.LineString(c["path_lonlat_deg"]) for c in findings["corridors"]}
+    decreases = [
+        a for a in findings["alerts"]
+        if a["direction"] == "decrease" and a["activity"] == "convoy passes"
+    ]  # fmt: skip
+    assert decreases
+    for a in decreases:  # within ~500 m of convoy-3's road along most of the corridor
+        line = lines[a["subject_id"]]
+        near = shapely.intersection(line, route.buffer(0.005)).length
+        assert near >= 0.5 * line.length
 
 
 def test_demo_data_served_to_the_console(demo_dir: Path) -> None:

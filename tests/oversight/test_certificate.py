@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from standoff.airspace import FlightPath
 from standoff.cli import main
 from standoff.core.errors import IntegrityError
 from standoff.core.files import sha256_file
@@ -125,3 +127,58 @@ def test_one_verifier_for_files_and_documents(setup: Path) -> None:
     for broken in ({}, {"certificate": [], "signature": {}}, {"certificate": {}, "signature": 1}):
         with pytest.raises(IntegrityError, match="malformed"):
             verify_certificate_document(broken, verifier)
+
+
+def _sorties_csv(target: Path, tracks: list[tuple[int, FlightPath, float]]) -> None:
+    """A flight.csv of sorties: (sortie, timed path, seconds added to its times)."""
+    rows = ["sortie,time,lat,lon"]
+    for n, path, shift in tracks:
+        assert path.time_s is not None
+        assert path.epoch is not None
+        for t, lat, lon in zip(path.time_s, path.lat_deg, path.lon_deg, strict=True):
+            stamp = (path.epoch + timedelta(seconds=float(t) + shift)).isoformat()
+            rows.append(f"{n},{stamp.replace('+00:00', 'Z')},{lat:.7f},{lon:.7f}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_sorties_are_certified_one_by_one(setup: Path) -> None:
+    """The ground time between sorties is no unknown gap; an incursion on the second
+    sortie is reported with the second sortie's times."""
+    from standoff.pipeline import DEMO_SPEED_MPS, KFHU_LON_LAT, _geodesic_track
+
+    wp = [KFHU_LON_LAT, (-110.70, 31.45), (-111.30, 31.53), (-110.70, 31.45), KFHU_LON_LAT]
+    lon, lat, t = _geodesic_track(wp, DEMO_SPEED_MPS, 1.0)
+    good = FlightPath(lon, lat, t, epoch=datetime(2026, 3, 20, 2, tzinfo=UTC))
+    _sorties_csv(setup / "nights" / "flight.csv", [(1, good, 0.0), (2, good, 86400.0)])
+    assert _certify(setup, "nights") == 0
+    cert = json.loads((setup / "nights" / "certificate.json").read_text())["certificate"]
+    assert cert["status"] == "conformant"
+    assert cert["unknown_gaps"] == []
+    assert [s["status"] for s in cert["sorties"]] == ["conformant", "conformant"]
+    assert cert["sorties"][1]["time_span"]["start"].startswith("2026-03-21T02:00:00")
+    assert cert["time_span"]["end"].startswith("2026-03-21")
+    assert cert["flown_track"]["fixes"] == 2 * len(t)
+    # The same track without its sortie column reads as one path with a day-long gap.
+    plain = setup / "plain" / "flight.csv"
+    plain.parent.mkdir()
+    plain.write_text(
+        "\n".join(
+            ln.split(",", 1)[1] for ln in (setup / "nights" / "flight.csv").read_text().splitlines()
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert _certify(setup, "plain") == 0
+    cert = json.loads((plain.parent / "certificate.json").read_text())["certificate"]
+    assert cert["status"] == "unknown"
+    assert "sorties" not in cert
+    # A second sortie that drifts into Mexico.
+    flown = demo_border_paths()["flown"]
+    _sorties_csv(setup / "drift" / "flight.csv", [(1, good, 0.0), (2, flown, 86400.0)])
+    assert _certify(setup, "drift") == 0
+    cert = json.loads((setup / "drift" / "certificate.json").read_text())["certificate"]
+    assert cert["status"] == "non_conformant"
+    assert [s["status"] for s in cert["sorties"]] == ["conformant", "non_conformant"]
+    assert cert["sorties"][1]["incursions"] >= 1
+    assert cert["incursions"][0]["entry"]["time"].startswith("2026-03-21")

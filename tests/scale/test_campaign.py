@@ -21,6 +21,7 @@ SMALL: dict[str, Any] = {
     "overrides": {
         "mission.on_station_s": 900,
         "scenario.duration_s": 1500,
+        "scenario.flight.sorties": 1,
         "scenario.traffic.vehicles": 40,
     },
     "sweep": {"mission.margin_m": [3000, 6000]},

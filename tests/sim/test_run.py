@@ -98,7 +98,10 @@ def test_files_and_meta(
     assert (scans["half_width_deg"] == 60.0).all()
     assert (np.abs(scans["azimuth_deg"] - scans["frame_azimuth_deg"]) < 2.0).all()
     flight = pd.read_csv(tmp_path / "flight.csv")
-    assert list(flight.columns) == ["time", "lat", "lon", "alt_m", "heading_deg", "speed_mps"]
+    assert list(flight.columns) == [
+        "sortie", "time", "lat", "lon", "alt_m", "heading_deg", "speed_mps",
+    ]  # fmt: skip
+    assert (flight["sortie"] == 1).all()
     meta = s.meta
     assert meta["frame"]["proj4"].startswith("+proj=aeqd")
     assert meta["flight"]["path_check"]["status"] == s.path_check.status

@@ -181,8 +181,12 @@ def _float_column(
     return values
 
 
-def read_csv_track(path: Path) -> FlightPath:
-    """A CSV track with columns ``time,lat,lon[,alt_m]`` (time ISO 8601 UTC or seconds)."""
+def read_csv_track(path: Path) -> list[NamedPath]:
+    """A CSV track with columns ``[sortie,]time,lat,lon[,alt_m]`` (time ISO 8601 UTC or
+    seconds): one path, or with a ``sortie`` column (whole numbers, each sortie's rows
+    together, in ascending order) one path per sortie, named ``<file stem> sortie <n>`` when
+    there are several: the aircraft was on the ground between sorties, so no path joins one
+    to the next."""
     source = str(path)
     frame = _read_csv(path)
     if len(frame) == 0:
@@ -206,14 +210,48 @@ def read_csv_track(path: Path) -> FlightPath:
             field="time",
             value=frame["time"].iloc[i],
         )
-    return FlightPath(lon, lat, time_s, epoch=epoch, alt_m=alt, source=source)
+    if "sortie" not in frame.columns:
+        return [
+            NamedPath(
+                path.stem, FlightPath(lon, lat, time_s, epoch=epoch, alt_m=alt, source=source)
+            )
+        ]
+    sortie = _float_column(frame, "sortie", source, 1.0, 1e6)
+    bad = np.flatnonzero((sortie != np.floor(sortie)) | (np.diff(sortie, prepend=sortie[0]) < 0))
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(
+            "sortie must be a whole number, each sortie's rows together in ascending order",
+            source=source,
+            row=i + 2,
+            field="sortie",
+            value=frame["sortie"].iloc[i],
+        )
+    cut = np.flatnonzero(np.diff(sortie)) + 1
+    out = []
+    for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(sortie)], strict=True):
+        n = int(sortie[lo])
+        out.append(
+            NamedPath(
+                f"{path.stem} sortie {n}" if len(cut) else path.stem,
+                FlightPath(
+                    lon[lo:hi],
+                    lat[lo:hi],
+                    time_s[lo:hi],
+                    epoch=epoch,
+                    alt_m=None if alt is None else alt[lo:hi],
+                    source=f"{source} sortie {n}" if len(cut) else source,
+                ),
+            )
+        )
+    return out
 
 
 def read_paths(path: str | Path) -> list[NamedPath]:
     """Paths from a GeoJSON LineString, Feature or FeatureCollection of them, or a CSV track."""
     p = Path(path)
     if p.suffix.lower() == ".csv":
-        return [NamedPath(p.stem, read_csv_track(p))]
+        return read_csv_track(p)
     if p.suffix.lower() not in (".geojson", ".json"):
         raise InputError(
             "a path must be GeoJSON (.geojson, .json) or a CSV track (.csv)",

@@ -31,8 +31,10 @@ from standoff.core.errors import InputError
 from standoff.domain.marking import Marking
 
 __all__ = [
+    "ALERT_ACTIVITIES",
     "FINDINGS_SCHEMA",
     "ICD203_BANDS",
+    "AlertActivity",
     "BorderApproach",
     "ChangeAlert",
     "Confidence",
@@ -48,6 +50,10 @@ __all__ = [
 
 FINDINGS_SCHEMA: Final = "standoff.findings/1"
 """Version of the findings document (``findings.json``) and of every encoder's input."""
+
+AlertActivity = Literal["visits", "passes", "convoy passes", "events"]
+ALERT_ACTIVITIES: Final[tuple[str, ...]] = ("visits", "passes", "convoy passes", "events")
+"""What a change alert counted (:attr:`ChangeAlert.activity`)."""
 
 ICD203_BANDS: Final[tuple[tuple[float, float, str], ...]] = (
     (0.00, 0.05, "almost no chance"),
@@ -297,8 +303,17 @@ class ChangeAlert:
     confidence: Confidence
     marking: Marking = field(default_factory=Marking)
     own_territory: bool = False
+    activity: AlertActivity = "events"
+    """What was counted: a site's ``visits``, a corridor's ``passes`` or its ``convoy
+    passes`` (vehicles driving in company); ``events`` where a file did not say."""
 
     def __post_init__(self) -> None:
+        if self.activity not in ALERT_ACTIVITIES:
+            raise InputError(
+                f"activity must be one of {', '.join(ALERT_ACTIVITIES)}",
+                field="activity",
+                value=self.activity,
+            )
         _finite(self.baseline_rate_per_day, "baseline_rate_per_day")
         _finite(self.observed_rate_per_day, "observed_rate_per_day")
         if self.direction not in ("increase", "decrease"):
@@ -519,6 +534,7 @@ def _alert_out(a: ChangeAlert) -> dict[str, Any]:
         "window_end_utc": _iso(a.window_end_utc),
         "direction": a.direction,
         "p_value": a.p_value,
+        "activity": a.activity,
         **_common_out(a),
     }
 
@@ -715,6 +731,7 @@ def _alert_in(r: _Reader, d: dict[str, Any]) -> ChangeAlert:
         window_end_utc=r.time(d, "window_end_utc"),
         direction=r.get(d, "direction", str),
         p_value=r.num(d, "p_value"),
+        activity=r.opt(d, "activity", str) or "events",
         **_common_in(r, d),
     )
 

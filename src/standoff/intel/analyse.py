@@ -3,24 +3,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from standoff.airspace import Airspace
-from standoff.domain.findings import ChangeAlert, Findings
+from standoff.domain.findings import (
+    AlertActivity,
+    ChangeAlert,
+    Confidence,
+    Corridor,
+    Findings,
+    Site,
+)
 from standoff.domain.marking import Marking
 from standoff.intel.border import BorderParams, find_approaches
 from standoff.intel.io import DetectionTable, RunInfo, ScanTable, TrackTable
 from standoff.intel.pattern import change_alert, looked_s
 from standoff.intel.roads import RoadMap
-from standoff.intel.routes import CorridorParams, find_corridors
-from standoff.intel.sites import SiteParams, find_sites
+from standoff.intel.routes import CorridorParams, Traversals, find_corridors
+from standoff.intel.sites import SiteParams, StopEvents, find_sites
 
 __all__ = ["AnalysisParams", "analyse"]
 
 _UNCLASSIFIED = Marking()
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,12 @@ class AnalysisParams:
     alert_window_s: float | None = None
     """Recent window of the change test; default a third of the run, at most 7 days."""
     alert_alpha: float = 0.05
+    """False discovery rate of a run's change alerts: of the alerts raised, the share
+    expected to be flukes of counting (Benjamini-Hochberg over the run's tests)."""
+    convoy_tracks: int = 2
+    """A convoy pass: at least this many tracks in company starting within
+    ``corridors.same_pass_s`` of each other (a passing car keeps company now and then; a
+    convoy's vehicles make several tracks)."""
 
 
 def analyse(
@@ -46,46 +63,107 @@ def analyse(
     """Sites, corridors, border approaches and change alerts of one run; with a road map,
     corridors are carried along roads across stretches the radar could not see; with the
     run's scans, change alerts weigh time by how long the radar looked at each subject."""
-    sites, ev, site_of = find_sites(tracks, detections, info, params.sites, marking)
+    sites, ev, site_of = find_sites(tracks, detections, info, params.sites, marking, scans)
     corridors, trav = find_corridors(
         tracks, info, airspace, sites, params.corridors, marking, roads
     )
     approaches = find_approaches(tracks, info, airspace, params.border, marking=marking)
-    end_s = info.duration_s
-    window = params.alert_window_s or min(end_s / 3.0, 7 * 86400.0)
-    alerts: list[ChangeAlert] = []
-    visits = ev.kind != 2
-    subjects = [
-        (s.id, ev.arrive_s[(site_of == i) & visits], ev.track_a[(site_of == i) & visits],
-         [(s.lon_deg, s.lat_deg)])
-        for i, s in enumerate(sites)
-    ] + [
-        (c.id, trav.start_s[(trav.corridor == i) & trav.first_of_pass],
-         trav.track_id[(trav.corridor == i) & trav.first_of_pass], _along_line(c.path_lonlat_deg))
-        for i, c in enumerate(corridors)
-    ]  # fmt: skip
-    for subject, times, ids, where in subjects:  # one test per finding
-        looked = None
-        if scans is not None and len(scans):
-            x, y = info.frame.to_xy([p[0] for p in where], [p[1] for p in where])
-            looked = (scans.t_s, looked_s(scans, x, y))
-        alert = change_alert(
-            f"alert-{len(alerts) + 1:03d}", subject, np.asarray(times), np.asarray(ids), info,
-            window_s=window, end_s=end_s, alpha=params.alert_alpha, marking=marking,
-            looked=looked,
-        )  # fmt: skip
-        if alert is not None:
-            alerts.append(alert)
+    alerts = _alerts(sites, ev, site_of, corridors, trav, info, params, marking, scans)
     return Findings(
         run_id=info.run_id,
         start_utc=info.start_utc,
-        end_utc=info.utc(end_s),
+        end_utc=info.utc(info.duration_s),
         utc_offset_h=info.utc_offset_h,
         sites=tuple(sites),
         corridors=tuple(corridors),
         approaches=tuple(approaches),
         alerts=tuple(alerts),
     )
+
+
+def _alerts(
+    sites: list[Site],
+    ev: StopEvents,
+    site_of: IntArray,
+    corridors: list[Corridor],
+    trav: Traversals,
+    info: RunInfo,
+    params: AnalysisParams,
+    marking: Marking,
+    scans: ScanTable | None,
+) -> list[ChangeAlert]:
+    """One change test per series: each site's visits, each corridor's passes and, where
+    convoys drove it, its convoy passes (a convoy that stops is hidden in a road's other
+    traffic).  The run's tests are one family: alerts are raised where the
+    Benjamini-Hochberg procedure rejects at ``alert_alpha`` (of the alerts raised, at most
+    that share expected false), and an alert's confidence is one minus its BH-adjusted
+    p-value (q).  Testing each series at ``alert_alpha`` alone would raise about one false
+    alert per twenty series in a quiet run."""
+    end_s = info.duration_s
+    window = params.alert_window_s or min(end_s / 3.0, 7 * 86400.0)
+    visits = ev.kind != 2
+    series: list[tuple[AlertActivity, str, FloatArray, IntArray, list[tuple[float, float]]]] = [
+        ("visits", s.id, ev.arrive_s[(site_of == i) & visits], ev.track_a[(site_of == i) & visits],
+         [(s.lon_deg, s.lat_deg)])
+        for i, s in enumerate(sites)
+    ]  # fmt: skip
+    for i, c in enumerate(corridors):
+        where = _along_line(c.path_lonlat_deg)
+        mine = trav.corridor == i
+        series.append(("passes", c.id, trav.start_s[mine & trav.first_of_pass],
+                       trav.track_id[mine & trav.first_of_pass], where))  # fmt: skip
+        t, ids = trav.start_s[mine & trav.convoy], trav.track_id[mine & trav.convoy]
+        if len(t):  # a convoy pass: tracks in company starting together (one per vehicle)
+            order = np.argsort(t, kind="stable")
+            t, ids = t[order], ids[order]
+            group = np.cumsum(np.r_[True, np.diff(t) > params.corridors.same_pass_s]) - 1
+            size = np.bincount(group)
+            head = np.r_[True, group[1:] != group[:-1]] & (size[group] >= params.convoy_tracks)
+            if head.any():
+                series.append(("convoy passes", c.id, t[head], ids[head], where))
+    tested: list[ChangeAlert] = []
+    for activity, subject, times, ids, where in series:
+        looked = None
+        if scans is not None and len(scans):
+            x, y = info.frame.to_xy([p[0] for p in where], [p[1] for p in where])
+            looked = (scans.t_s, looked_s(scans, x, y))
+        alert = change_alert(
+            "alert",
+            subject,
+            times,
+            ids,
+            info,
+            window_s=window,
+            end_s=end_s,
+            alpha=2.0,
+            marking=marking,
+            looked=looked,
+        )  # fmt: skip  (alpha 2: every test's result, judged below as one family)
+        if alert is not None:  # a test was possible (a baseline in the window's hours)
+            tested.append(replace(alert, activity=activity))
+    m = len(tested)
+    pv = np.array([a.p_value for a in tested], dtype=np.float64)
+    by_p = np.argsort(pv, kind="stable")
+    # BH-adjusted p-values (q): the running minimum, from the largest, of p * m / rank.
+    q = np.empty(m)
+    q[by_p] = np.minimum.accumulate((pv[by_p] * m / np.arange(1, m + 1))[::-1])[::-1]
+    q = np.minimum(q, 1.0)
+    raised = [(int(k), float(q[k])) for k in np.flatnonzero(q <= params.alert_alpha)]
+    out: list[ChangeAlert] = []
+    for k, p_adj in raised:  # in the order of the findings
+        a = tested[k]
+        out.append(
+            replace(
+                a,
+                id=f"alert-{len(out) + 1:03d}",
+                confidence=Confidence(
+                    round(1.0 - p_adj, 4),
+                    f"{a.confidence.basis}; {a.activity}; Benjamini-Hochberg over the run's "
+                    f"{m} tests: q = {p_adj:.2g}",
+                ),
+            )
+        )
+    return out
 
 
 def _along_line(path: tuple[tuple[float, float], ...], n: int = 21) -> list[tuple[float, float]]:

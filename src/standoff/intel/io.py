@@ -50,9 +50,26 @@ class RunInfo:
     utc_offset_h: float
     operator: str
     frame: LocalFrame
+    sorties: tuple[tuple[float, float], ...] = ()
+    """When the sensors were up (start, end in run seconds), one window per sortie; empty:
+    one sortie, the whole run."""
 
     def utc(self, t_s: float) -> datetime:
         return self.start_utc + timedelta(seconds=float(t_s))
+
+    @property
+    def nights(self) -> int:
+        """Sorties of the run (nights watched): the analysis weighs evidence per night."""
+        return max(len(self.sorties), 1)
+
+    def sortie_of(self, t_s: npt.ArrayLike) -> IntArray:
+        """Index of the sortie of each time: the last that started at or before it (0 for a
+        time before the first, and for every time of a run of one sortie)."""
+        t = np.asarray(t_s, dtype=np.float64)
+        if len(self.sorties) < 2:
+            return np.zeros(t.shape, dtype=np.int64)
+        starts = np.array([s for s, _ in self.sorties], dtype=np.float64)
+        return np.asarray(np.maximum(np.searchsorted(starts, t, side="right") - 1, 0), np.int64)
 
 
 @dataclass(frozen=True)
@@ -133,7 +150,8 @@ def _fail(source: str, message: str, **kw: Any) -> InputError:
 
 
 def read_run(run_dir: str | Path) -> RunInfo:
-    """Read ``meta.json`` (frame, start, duration, operator) and the scenario's UTC offset."""
+    """Read ``meta.json`` (frame, start, duration, operator, the scenario's UTC offset; runs
+    written before it held the offset: ``scenario.yaml`` beside it)."""
     run = Path(run_dir)
     meta_path = run / "meta.json"
     if not meta_path.is_file():
@@ -148,6 +166,9 @@ def read_run(run_dir: str | Path) -> RunInfo:
         start = datetime.fromisoformat(str(scen["start_utc"]).replace("Z", "+00:00"))
         duration = float(scen["duration_s"])
         operator = str(meta.get("plan", {}).get("operator", "USA"))
+        sorties = tuple(
+            (float(a), float(b)) for a, b in meta.get("plan", {}).get("sortie_windows_s", [])
+        )
     except json.JSONDecodeError as exc:
         raise _fail(str(meta_path), f"not JSON: {exc.msg}", row=exc.lineno) from exc
     except KeyError as exc:
@@ -158,14 +179,19 @@ def read_run(run_dir: str | Path) -> RunInfo:
         raise _fail(str(meta_path), "start without UTC offset", field="scenario.start_utc")
     offset = 0.0
     scen_path = run / "scenario.yaml"
-    if scen_path.is_file():
+    if "utc_offset_h" in scen:
+        try:
+            offset = float(scen["utc_offset_h"])
+        except (TypeError, ValueError) as exc:
+            raise _fail(str(meta_path), f"bad value: {exc}", field="scenario.utc_offset_h") from exc
+    elif scen_path.is_file():  # a run written before meta.json held the offset
         try:
             doc = yaml.safe_load(scen_path.read_text(encoding="utf-8")) or {}
             offset = float(doc.get("utc_offset_h", 0.0)) if isinstance(doc, dict) else 0.0
         except (yaml.YAMLError, TypeError, ValueError) as exc:
             raise _fail(str(scen_path), f"cannot read: {exc}", field="utc_offset_h") from exc
     run_id = f"{run.resolve().name}-{hashlib.sha256(raw).hexdigest()[:12]}"
-    return RunInfo(run_id, start, duration, offset, operator, frame)
+    return RunInfo(run_id, start, duration, offset, operator, frame, sorties)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

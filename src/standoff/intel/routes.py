@@ -22,7 +22,8 @@ more pass that test, and 89 % of the convoy ones.  A trajectory that only passes
 only ends near the border, is usually passing traffic and is not a candidate.  Two
 traversals belong to the same corridor when at least ``overlap_share`` of the shorter one's
 points lie within ``link_m`` of the other (one runs along the other); corridors are the
-connected components of that relation with at least ``min_traversals`` traversals (tracks
+connected components of that relation with at least ``min_traversals`` traversals per night
+watched (over several sorties; the confidence, too, is that of the mean night) (tracks
 starting within ``same_pass_s`` of each other, e.g. a convoy's vehicles, are one traversal).
 The centre line follows the shape of the road, not a main axis: the members' points fall in
 ``bin_m`` cells, consecutive points of one member (at most ``trace_step_m`` apart) link their
@@ -95,7 +96,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spannin
 from scipy.spatial import cKDTree
 
 from standoff.airspace import Airspace
-from standoff.domain.findings import Corridor, Evidence, Site
+from standoff.domain.findings import Confidence, Corridor, Evidence, Site
 from standoff.domain.marking import Marking
 from standoff.intel.confidence import logistic_confidence
 from standoff.intel.io import RunInfo, TrackTable
@@ -120,6 +121,7 @@ class CorridorParams:
     link_m: float = 300.0
     overlap_share: float = 0.5
     min_traversals: int = 2
+    """Passes a corridor needs (per night watched, over several sorties)."""
     same_pass_s: float = 600.0
     bin_m: float = 250.0
     simplify_m: float = 30.0
@@ -189,6 +191,8 @@ class Traversals:
     start_s: FloatArray
     corridor: IntArray
     first_of_pass: npt.NDArray[np.bool_]
+    convoy: npt.NDArray[np.bool_]
+    """The track kept company (drove in a convoy)."""
 
 
 def find_corridors(
@@ -202,10 +206,17 @@ def find_corridors(
 ) -> tuple[list[Corridor], Traversals]:
     obs = tracks.select(tracks.observed)
     empty = Traversals(
-        np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, dtype=bool)
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        np.zeros(0, np.int64),
+        np.zeros(0, dtype=bool),
+        np.zeros(0, dtype=bool),
     )
     if len(obs) < 2:
         return [], empty
+    # Over several nights (sorties) watched, a corridor needs its passes on the mean night.
+    nights = info.nights
+    need = p.min_traversals * nights
     obs = _joined(obs, p)
     if roads is not None:  # only the roads the analysis can reach from the tracks
         pad = p.road_bridge_m + p.road_snap_m
@@ -284,11 +295,12 @@ def find_corridors(
 
     convoy_weight = convoy[cand].astype(np.float64)
     ctx = _Candidates(
-        obs, first, last, cand, px, py, pvx, pvy, sites, site_xy, info, airspace, p, marking
-    )
+        obs, first, last, cand, px, py, pvx, pvy, sites, site_xy, info, airspace, p, marking,
+        nights,
+    )  # fmt: skip
     for c in np.unique(comp):  # loop over components (a handful), not points
         members = np.flatnonzero(comp == c)
-        if len(passes_of(members)) < p.min_traversals:
+        if len(passes_of(members)) < need:
             continue
         sel = np.isin(cg, members)
         lines = _route_lines(
@@ -299,7 +311,7 @@ def find_corridors(
             if ln.site is not None:  # a site's route: the members that drove along it
                 mine = _along(ln.xy, px[sel], py[sel], cg[sel], nc, p)
             passes = passes_of(mine)
-            if len(passes) < p.min_traversals:
+            if len(passes) < need:
                 continue
             rows_of.append(mine)
             starters.append(pass_starters(mine))
@@ -315,7 +327,11 @@ def find_corridors(
         + [np.zeros(len(free), dtype=bool)]
     )
     return corridors, Traversals(
-        ids[first[cand[rows]]], start_s[rows], np.r_[which, np.full(len(free), -1)], began
+        ids[first[cand[rows]]],
+        start_s[rows],
+        np.r_[which, np.full(len(free), -1)],
+        began,
+        convoy[cand[rows]],
     )
 
 
@@ -350,6 +366,8 @@ class _Candidates:
     airspace: Airspace
     p: CorridorParams
     marking: Marking
+    nights: int
+    """Watch periods (sorties) of the run: confidence is of the mean night's evidence."""
 
 
 def _corridor(
@@ -383,9 +401,15 @@ def _corridor(
     speeds = np.hypot(ctx.pvx[sel], ctx.pvy[sel])
     n_det = int(sel.sum())
     hours, _ = local_profiles(passes, ctx.info)
+    n = ctx.nights
     conf = logistic_confidence(
-        -2.0, {"traversals": (1.5, float(len(passes))), "detections/50": (0.5, n_det / 50)}
+        -2.0, {"traversals": (1.5, len(passes) / n), "detections/50": (0.5, n_det / 50 / n)}
     )
+    if n > 1:
+        conf = Confidence(
+            conf.probability,
+            conf.basis.replace("; traversals=", f"; per night over {n} nights: traversals="),
+        )
     return Corridor(
         id=f"corridor-{number:03d}",
         path_lonlat_deg=tuple(

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from standoff.airspace import Airspace, PathCheck, check_path
-from standoff.airspace.io import read_paths
+from standoff.airspace.io import NamedPath, read_paths
 from standoff.core.errors import InputError, IntegrityError
 from standoff.core.files import sha256_file
 from standoff.oversight._utc import format_utc
@@ -47,11 +47,31 @@ class CertificateCheck:
     track_checked: bool
 
 
-def _span(check_start: datetime | None, duration_s: float | None) -> dict[str, Any]:
-    if check_start is None:
+def _span(start: datetime | None, end: datetime | None) -> dict[str, Any]:
+    if start is None or end is None:
         return {"start": None, "end": None}
-    end = check_start + timedelta(seconds=duration_s or 0.0)
-    return {"start": format_utc(check_start, field="start"), "end": format_utc(end, field="end")}
+    return {"start": format_utc(start, field="start"), "end": format_utc(end, field="end")}
+
+
+def _ends(named: NamedPath) -> tuple[datetime | None, datetime | None]:
+    p = named.path
+    if p.time_s is None:
+        return None, None
+    return p.at_utc(float(p.time_s[0])), p.at_utc(float(p.time_s[-1]))
+
+
+def _combined(checks: list[PathCheck]) -> PathCheck:
+    """One check of several sorties: every incursion and gap, the least clearance."""
+    c0 = checks[0]
+    return replace(
+        c0,
+        fixes=sum(c.fixes for c in checks),
+        length_m=sum(c.length_m for c in checks),
+        min_clearance_m=min(c.min_clearance_m for c in checks),
+        incursions=tuple(i for c in checks for i in c.incursions),
+        gaps=tuple(g for c in checks for g in c.gaps),
+        extra={"sorties": len(checks)},
+    )
 
 
 def certify_track(
@@ -67,16 +87,25 @@ def certify_track(
     plan_path: Path | None = None,
     max_gap_s: float = 30.0,
 ) -> tuple[dict[str, Any], PathCheck]:
-    """Check ``track_path`` and return the signed certificate document and the check."""
+    """Check ``track_path`` and return the signed certificate document and the check.
+
+    A CSV track of several sorties (a ``sortie`` column) is checked sortie by sortie: the
+    aircraft was on the ground between them, which is no gap in what is known.  The
+    certificate then speaks of all of them (the worst status, the least clearance, every
+    incursion and gap) and lists each sortie's own result."""
     paths = read_paths(track_path)
-    if len(paths) != 1:
+    sortied = track_path.suffix.lower() == ".csv" and len(paths) > 1
+    if len(paths) != 1 and not sortied:
         raise InputError("a flown track must hold exactly one path", source=str(track_path))
-    flown = paths[0].path
-    check = check_path(airspace, flown, operator, margin_m, max_gap_s=max_gap_s)
-    duration = None
-    if flown.time_s is not None:
-        duration = float(flown.time_s[-1] - flown.time_s[0])
-    start = flown.at_utc(float(flown.time_s[0])) if flown.time_s is not None else None
+    checks = [
+        (p, check_path(airspace, p.path, operator, margin_m, max_gap_s=max_gap_s)) for p in paths
+    ]
+    check = checks[0][1] if len(checks) == 1 else _combined([c for _, c in checks])
+    first, last = paths[0].path, paths[-1].path
+    start = end = None
+    if first.time_s is not None and last.time_s is not None:
+        start = first.at_utc(float(first.time_s[0]))
+        end = last.at_utc(float(last.time_s[-1]))
     body: dict[str, Any] = {
         "schema": CERTIFICATE_SCHEMA,
         "mission": mission,
@@ -88,7 +117,7 @@ def certify_track(
             "sha256": sha256_file(track_path),
             "fixes": check.fixes,
         },
-        "time_span": _span(start, duration),
+        "time_span": _span(start, end),
         "status": check.status,
         "conformant": check.conformant,
         "min_clearance_m": round(check.min_clearance_m, 2),
@@ -102,6 +131,24 @@ def certify_track(
             "edges": "geodesic segments between fixes, checked exactly",
         },
         "software": {"standoff": software_version},
+        **(
+            {
+                "sorties": [
+                    {
+                        "name": p.name,
+                        "time_span": _span(*_ends(p)),
+                        "status": c.status,
+                        "min_clearance_m": round(c.min_clearance_m, 2),
+                        "fixes": c.fixes,
+                        "incursions": len(c.incursions),
+                        "unknown_gaps": len(c.gaps),
+                    }
+                    for p, c in checks
+                ]
+            }
+            if sortied
+            else {}
+        ),
         "issued_at": format_utc(issued_at.astimezone(UTC), field="issued_at"),
         "key_id": signer.verifier.key_id_hex,
     }

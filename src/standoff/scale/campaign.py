@@ -18,6 +18,7 @@ Campaign file (YAML, strict)::
     overrides:                    # applied to every member (dotted paths into the documents)
       mission.on_station_s: 3600
       scenario.duration_s: 5400
+      scenario.flight.sorties: 1  # the demo scenario flies four nights
     sweep:                        # every combination of these values is a member group
       mission.margin_m: [3000, 6000]
       mission.altitude_m: [6000, 7600]

@@ -23,11 +23,13 @@ DEMO_CAMPAIGN: dict[str, Any] = {
     "overrides": {
         "mission.on_station_s": 1800,
         "scenario.duration_s": 2400,
+        "scenario.flight.sorties": 1,
         "scenario.traffic.vehicles": 80,
     },
     "sweep": {"mission.margin_m": [3000, 6000]},
 }
-"""The demo's campaign: the demo sortie, shortened, at two margins (in this process)."""
+"""The demo's campaign: the demo's first sortie, shortened, at two margins (in this
+process)."""
 
 
 def demo_stage(

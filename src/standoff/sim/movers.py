@@ -310,6 +310,12 @@ def build_movers(
             while t < dur:
                 departs.append(t)
                 t += cr.every_s
+        if cr.until_s is not None:
+            departs = [d for d in departs if d <= cr.until_s]
+        if cr.hours_local is not None:
+            lo, hi = cr.hours_local
+            span = (hi - lo) % 24.0 or 24.0
+            departs = [d for d in departs if (hour0 + d / 3600.0 - lo) % 24.0 < span]
         ro = route(net.anchors[cr.from_site], net.anchors[cr.to], f"routes[{i}]")
         for dep in departs:
             for j in range(cr.vehicles):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -76,10 +76,26 @@ class SimWorld:
     aois_xy: BaseGeometry | None = field(default=None, repr=False)
     """The plan's AOIs in the local frame (prepared), where GMTI scans; None: no AOI."""
 
+    sortie_start_s: tuple[float, ...] = (0.0,)
+    """Each sortie's clock origin in scenario seconds (the flown path's time 0; the first is
+    ``flight_offset_s``): the plan flown again (the same flown path,
+    the same wind) ``flight.sortie_every_s`` after the one before."""
+
     @property
     def flight_time_s(self) -> FloatArray:
-        """Flown fixes' times in scenario seconds."""
+        """The first sortie's flown fixes' times in scenario seconds."""
         return np.asarray(self.flown.time_s + self.flight_offset_s, dtype=np.float64)
+
+    def sortie_at(self, time_s: float) -> int:
+        """Index of the sortie airborne at ``time_s`` (scenario seconds); -1: none is."""
+        t = self.flown.time_s
+        if len(t) == 0:
+            return -1
+        k = int(np.searchsorted(self.sortie_start_s, time_s, side="right")) - 1
+        if k < 0:
+            return -1
+        tt = time_s - self.sortie_start_s[k]  # the flown path's own clock
+        return k if float(t[0]) <= tt <= float(t[-1]) else -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +202,25 @@ def prepare(
     aois_xy = shapely.union_all(aois) if aois else None
     if aois_xy is not None:
         shapely.prepare(aois_xy)
+    offset_s = (plan.start_utc - scenario.start_utc).total_seconds()
+    sf = scenario.flight
+    flown_s = float(flown.time_s[-1] - flown.time_s[0]) if len(flown.time_s) else 0.0
+    if sf.sorties > 1 and sf.sortie_every_s <= flown_s:
+        raise InputError(
+            f"sorties would overlap: each flies {flown_s:,.0f} s",
+            source=scenario.source,
+            field="flight.sortie_every_s",
+            value=sf.sortie_every_s,
+        )
+    starts = tuple(offset_s + k * sf.sortie_every_s for k in range(sf.sorties))
+    if sf.sorties > 1 and starts[-1] >= scenario.duration_s:
+        raise InputError(
+            f"the scenario ends ({scenario.duration_s:,.0f} s) before sortie {sf.sorties} "
+            f"starts ({starts[-1]:,.0f} s)",
+            source=scenario.source,
+            field="flight.sorties",
+            value=sf.sorties,
+        )
     sites = {s.name: s for s in scenario.sites}
     cues = []
     for name in scenario.eoir.cue:
@@ -197,7 +232,7 @@ def prepare(
         frame=frame,
         network=net,
         flown=flown,
-        flight_offset_s=(plan.start_utc - scenario.start_utc).total_seconds(),
+        flight_offset_s=offset_s,
         bank_limit_deg=bank,
         gmti=_sensor(plan, "gmti", sensors),
         eoir=_sensor(plan, "eoir", sensors),
@@ -207,6 +242,7 @@ def prepare(
         seeds=seeds,
         vehicles=scenario.traffic.vehicles if vehicles is None else vehicles,
         aois_xy=aois_xy,
+        sortie_start_s=starts,
     )
 
 
@@ -228,7 +264,7 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
     )
     rng_gmti = np.random.default_rng(world.seeds[3])
     rng_eoir = np.random.default_rng(world.seeds[4])
-    t_fl = world.flight_time_s
+    t_fl = world.flown.time_s
     fx, fy = world.flown.x_m, world.flown.y_m
     alt = float(world.plan.altitude_m)
     end = _ms(sc.duration_s)
@@ -255,9 +291,13 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
         snap = movers.snapshot()
         parts: list[tuple[str, SensorReturns]] = []
         footprint: ScanFootprint | None = None
-        airborne = len(t_fl) > 0 and t_fl[0] <= t <= t_fl[-1]
-        ax = float(np.interp(t, t_fl, fx)) if airborne else 0.0
-        ay = float(np.interp(t, t_fl, fy)) if airborne else 0.0
+        sortie = world.sortie_at(t)
+        airborne = sortie >= 0
+        if airborne:  # where the sortie's aircraft is (every sortie flies the same path)
+            tt = t - world.sortie_start_s[sortie]
+            ax, ay = float(np.interp(tt, t_fl, fx)), float(np.interp(tt, t_fl, fy))
+        else:
+            ax = ay = 0.0
         if airborne and "gmti" in due and world.gmti is not None:
             look = Look(ax, ay, alt, world.aim_x_m, world.aim_y_m)
             parts.append(
@@ -319,7 +359,24 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
         if progress is not None and t_ms * 100 // max(end, 1) != last_progress:
             last_progress = t_ms * 100 // max(end, 1)
             progress(t, sc.duration_s)
-        yield SimStep(t, batch, snap if "truth" in due else None, truth_ids, n_fa, area, footprint)
+        truth = None
+        if "truth" in due:
+            truth = snap if airborne or sc.truth_grounded == "all" else _convoys(snap)
+        yield SimStep(t, batch, truth, truth_ids, n_fa, area, footprint)
+
+
+def _convoys(snap: TruthSnapshot) -> TruthSnapshot:
+    """The convoy vehicles of a truth snapshot."""
+    keep = snap.kind == KIND_NAMES.index("convoy")
+    return replace(
+        snap,
+        truth_id=snap.truth_id[keep],
+        kind=snap.kind[keep],
+        x_m=snap.x_m[keep],
+        y_m=snap.y_m[keep],
+        vx_mps=snap.vx_mps[keep],
+        vy_mps=snap.vy_mps[keep],
+    )
 
 
 def iter_scans(world: SimWorld) -> Iterator[tuple[float, DetectionBatch]]:
@@ -480,6 +537,7 @@ def simulate(
     fw = TableWriter(
         out / f"flight.{ext}",
         [
+            ("sortie", "int", 0),
             ("time", "time", 3),
             ("lat", "float", 7),
             ("lon", "float", 7),
@@ -490,14 +548,16 @@ def simulate(
         fmt,
         epoch,
     )
-    fw.append(
-        time=t_fl,
-        lat=lat,
-        lon=lon,
-        alt_m=np.full(len(t_fl), plan.altitude_m),
-        heading_deg=world.flown.heading_deg,
-        speed_mps=world.flown.ground_speed_mps,
-    )
+    for k, start in enumerate(world.sortie_start_s):  # every sortie flies the same path
+        fw.append(
+            sortie=np.full(len(t_fl), k + 1),
+            time=world.flown.time_s + start,
+            lat=lat,
+            lon=lon,
+            alt_m=np.full(len(t_fl), plan.altitude_m),
+            heading_deg=world.flown.heading_deg,
+            speed_mps=world.flown.ground_speed_mps,
+        )
     fw.close()
     tw = TableWriter(
         out / f"truth.{ext}",
@@ -637,6 +697,7 @@ def simulate(
             "source": scenario.source,
             "start_utc": scenario.start_utc.isoformat().replace("+00:00", "Z"),
             "duration_s": scenario.duration_s,
+            "utc_offset_h": scenario.utc_offset_h,
             "wind": {"speed_mps": scenario.wind_speed_mps, "from_deg": scenario.wind_from_deg},
         },
         "seed": scenario.seed,
@@ -647,6 +708,12 @@ def simulate(
             "altitude_m": plan.altitude_m,
             "airspace_sha256": plan.airspace_sha256,
             "start_offset_s": world.flight_offset_s,
+            "sorties": len(world.sortie_start_s),
+            "sortie_start_offsets_s": list(world.sortie_start_s),
+            "sortie_windows_s": [
+                [s + float(world.flown.time_s[0]), s + float(world.flown.time_s[-1])]
+                for s in world.sortie_start_s
+            ],
         },
         "versions": {
             "standoff": _version("standoff"),
@@ -682,6 +749,9 @@ def simulate(
             "heading": "aircraft heading (degrees from true north); speed_mps is ground speed",
             "deviation": deviation,
             "path_check": check.to_dict(),
+            "sorties": "flight.csv numbers each sortie's fixes (sortie 1, 2, ...); every "
+            "sortie flies the same path in the same wind, so the path check of the first holds "
+            "for each, shifted in time",
         },
         "sensors": {
             name: None

@@ -46,6 +46,7 @@ FloatArray = npt.NDArray[np.float64]
 RoadClass = Literal["highway", "secondary", "dirt"]
 SiteKind = Literal["lab", "stash_house", "ranch", "depot", "other"]
 GmtiSweep = Literal["aimed", "stepped"]
+TruthGrounded = Literal["all", "convoys"]
 
 
 # --------------------------------------------------------------------------- records
@@ -124,6 +125,10 @@ class ConvoyRoute:
     vehicles: int
     spacing_s: float
     speed_mps: float
+    hours_local: tuple[float, float] | None = None
+    """Departures only between these local hours (a window may wrap midnight); None: any."""
+    until_s: float | None = None
+    """No departure after this (seconds from start): the route goes quiet; None: never."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,10 @@ class FlightSettings:
     """None: the aircraft profile's planning bank limit."""
     bank_rate_dps: float
     lookahead_s: float
+    sorties: int = 1
+    """The plan is flown this many times, one sortie every ``sortie_every_s``: the same
+    ground watched on several days."""
+    sortie_every_s: float = 86400.0
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,10 @@ class Scenario:
     flight: FlightSettings
     truth_interval_s: float
     source: str
+    truth_grounded: TruthGrounded = "all"
+    """Truth sampled while the aircraft is not airborne (before, between and after sorties):
+    ``all`` vehicles, or only ``convoys`` (their arrivals at the border are the approach
+    events an evaluation scores); a run of many sorties stays small."""
 
 
 # --------------------------------------------------------------------------- file models
@@ -242,6 +255,8 @@ class _Route(_Strict):
     vehicles: int = Field(default=3, ge=1, le=100)
     spacing_s: float = Field(default=30.0, ge=0)
     speed_mps: float = Field(default=15.0, gt=0, le=60)
+    hours_local: list[float] | None = None
+    until_s: float | None = Field(default=None, ge=0)
 
 
 class _Gmti(_Strict):
@@ -271,10 +286,13 @@ class _Flight(_Strict):
     bank_limit_deg: float | None = Field(default=None, gt=0, lt=60)
     bank_rate_dps: float = Field(default=10.0, gt=0, le=90)
     lookahead_s: float = Field(default=12.0, gt=0, le=120)
+    sorties: int = Field(default=1, ge=1, le=30)
+    sortie_every_s: float = Field(default=86400.0, gt=0, le=30 * 86400)
 
 
 class _Output(_Strict):
     truth_interval_s: float = Field(default=60.0, gt=0)
+    truth_grounded: TruthGrounded = "all"
 
 
 class _Scenario(_Strict):
@@ -451,6 +469,11 @@ def parse_scenario(document: Any, *, source: str, base_dir: Path | None = None) 
                 field=f"routes[{i}].depart_s",
                 value=r.depart_s,
             )
+        hours_r = (
+            None
+            if r.hours_local is None
+            else _pair(r.hours_local, source, f"routes[{i}].hours_local", 0.0, 24.0)
+        )
         routes.append(
             ConvoyRoute(
                 r.name,
@@ -461,6 +484,8 @@ def parse_scenario(document: Any, *, source: str, base_dir: Path | None = None) 
                 r.vehicles,
                 r.spacing_s,
                 r.speed_mps,
+                hours_r,
+                r.until_s,
             )
         )
     for i, name in enumerate(m.sensors.eoir.cue):
@@ -474,6 +499,15 @@ def parse_scenario(document: Any, *, source: str, base_dir: Path | None = None) 
             "give both look_lon_deg and look_lat_deg, or neither",
             source=source,
             field="sensors.gmti",
+        )
+    fl = m.flight
+    if fl.sorties > 1 and (fl.sorties - 1) * fl.sortie_every_s >= m.duration_s:
+        raise InputError(
+            f"the scenario ends ({m.duration_s:,.0f} s) before sortie {fl.sorties} starts "
+            f"({(fl.sorties - 1) * fl.sortie_every_s:,.0f} s after the first)",
+            source=source,
+            field="flight.sorties",
+            value=fl.sorties,
         )
     wind = m.wind or _Wind(speed_mps=0.0, from_deg=0.0)
     return Scenario(
@@ -503,10 +537,16 @@ def parse_scenario(document: Any, *, source: str, base_dir: Path | None = None) 
             tuple(m.sensors.eoir.cue), m.sensors.eoir.pd_max, m.sensors.eoir.range_knee
         ),
         flight=FlightSettings(
-            m.flight.dt_s, m.flight.bank_limit_deg, m.flight.bank_rate_dps, m.flight.lookahead_s
+            m.flight.dt_s,
+            m.flight.bank_limit_deg,
+            m.flight.bank_rate_dps,
+            m.flight.lookahead_s,
+            m.flight.sorties,
+            m.flight.sortie_every_s,
         ),
         truth_interval_s=m.output.truth_interval_s,
         source=source,
+        truth_grounded=m.output.truth_grounded,
     )
 
 
@@ -518,13 +558,14 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 DEMO_SCENARIO_YAML: Final = """\
-# Standoff demo scenario: a synthetic ground world for the demo mission (sasabe-corridor).
-# Everything here is invented: roads are generated from the seed, sites and convoys are
-# placed by hand.  Times are seconds from start; hours of day are local (Sonora, UTC-7).
+# Standoff demo scenario: a synthetic ground world for the demo mission (sasabe-corridor),
+# watched on four nights running.  Everything here is invented: roads are generated from
+# the seed, sites and convoys are placed by hand.  Times are seconds from start; hours of
+# day are local (Sonora, UTC-7).
 name: sonora-demo
 seed: 20260320
 start: 2026-03-20T02:00:00Z
-duration_s: 37000            # the whole demo sortie (about 10 h 9 min)
+duration_s: 296200           # four nights: three days, then the last sortie (10 h 9 min)
 utc_offset_h: -7
 wind: {speed_mps: 8, from_deg: 250}
 roads:
@@ -551,18 +592,20 @@ border_points:                 # a little south of the line, in Mexico
   - {name: bp-altar, lon_deg: -111.9, lat_deg: 31.58}
   - {name: bp-sasabe, lon_deg: -111.55, lat_deg: 31.475}
   - {name: bp-east, lon_deg: -111.3, lat_deg: 31.395}
-routes:                        # each convoy runs every two hours through the night
+routes:                        # each convoy runs every two hours through the night;
+                               # convoy-3 goes quiet after the second night
   - {name: convoy-1, from_site: site-alpha, to: bp-sasabe, depart_s: [3600], every_s: 7200,
-     vehicles: 3, spacing_s: 40, speed_mps: 14}
+     hours_local: [19, 6], vehicles: 3, spacing_s: 40, speed_mps: 14}
   - {name: convoy-2, from_site: site-charlie, to: bp-west, depart_s: [7200], every_s: 7200,
-     vehicles: 2, spacing_s: 60, speed_mps: 12}
+     hours_local: [19, 6], vehicles: 2, spacing_s: 60, speed_mps: 12}
   - {name: convoy-3, from_site: site-delta, to: bp-altar, depart_s: [12600], every_s: 7200,
-     vehicles: 4, spacing_s: 30, speed_mps: 10}
+     hours_local: [19, 6], until_s: 172800, vehicles: 4, spacing_s: 30, speed_mps: 10}
 sensors:
   gmti: {pd_max: 0.9, false_alarms_per_km2: 0.003}
   eoir: {cue: [site-alpha, site-bravo, site-charlie, site-delta]}
-flight: {dt_s: 1, bank_rate_dps: 10, lookahead_s: 12}
-output: {truth_interval_s: 60}
+flight: {dt_s: 1, bank_rate_dps: 10, lookahead_s: 12,
+         sorties: 4, sortie_every_s: 86400}   # the plan flown each night
+output: {truth_interval_s: 60, truth_grounded: convoys}   # between sorties: convoys only
 """
 
 

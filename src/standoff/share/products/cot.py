@@ -279,7 +279,8 @@ def _summary(f: Finding) -> str:
             f"border at {_t(f.time_utc)}, nearest port {f.nearest_port}"
         )
     return (
-        f"change alert on {f.subject_id}: {f.direction} from {f.baseline_rate_per_day:.1f} to "
+        f"change alert on {f.subject_id} ({f.activity}): {f.direction} from "
+        f"{f.baseline_rate_per_day:.1f} to "
         f"{f.observed_rate_per_day:.1f} per day"
     )
 

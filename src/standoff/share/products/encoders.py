@@ -107,6 +107,7 @@ def finding_properties(f: Finding) -> dict[str, Any]:
     elif isinstance(f, ChangeAlert):
         props.update(
             subject_id=f.subject_id,
+            activity=f.activity,
             direction=f.direction,
             baseline_rate_per_day=round(f.baseline_rate_per_day, 3),
             observed_rate_per_day=round(f.observed_rate_per_day, 3),

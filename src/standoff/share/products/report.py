@@ -184,7 +184,7 @@ def _what(f: Finding, offset_h: float) -> str:
         )
     assert isinstance(f, ChangeAlert)
     return (
-        f"activity at {f.subject_id}: {f.direction} from {f.baseline_rate_per_day:.1f} to "
+        f"{f.activity} at {f.subject_id}: {f.direction} from {f.baseline_rate_per_day:.1f} to "
         f"{f.observed_rate_per_day:.1f} per day ({f.observed_count} events, "
         f"{_z(f.window_start_utc)} to {_z(f.window_end_utc)}; p = {f.p_value:.2g})"
     )
