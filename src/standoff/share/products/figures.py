@@ -341,7 +341,7 @@ def hours_figure(findings: Findings, max_sites: int = 12) -> Any | None:
 def _time_axis(ax: Any) -> None:
     from matplotlib.dates import AutoDateLocator, DateFormatter
 
-    ax.xaxis.set_major_locator(AutoDateLocator(minticks=4, maxticks=8))  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(AutoDateLocator(minticks=4, maxticks=10))  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_formatter(DateFormatter("%d %H:%MZ"))  # type: ignore[no-untyped-call]
     ax.tick_params(labelsize=6.5)
 
