@@ -23,7 +23,7 @@ from standoff.intel.border import BorderParams, find_approaches
 from standoff.intel.io import DetectionTable, RunInfo, ScanTable, TrackTable
 from standoff.intel.pattern import change_alert, looked_s
 from standoff.intel.roads import RoadMap
-from standoff.intel.routes import CorridorParams, Traversals, find_corridors
+from standoff.intel.routes import CorridorParams, Traversals, convoy_passes, find_corridors
 from standoff.intel.sites import SiteParams, StopEvents, find_sites
 
 __all__ = ["AnalysisParams", "analyse"]
@@ -44,10 +44,6 @@ class AnalysisParams:
     alert_alpha: float = 0.05
     """False discovery rate of a run's change alerts: of the alerts raised, the share
     expected to be flukes of counting (Benjamini-Hochberg over the run's tests)."""
-    convoy_tracks: int = 2
-    """A convoy pass: at least this many tracks in company starting within
-    ``corridors.same_pass_s`` of each other (a passing car keeps company now and then; a
-    convoy's vehicles make several tracks)."""
 
 
 def analyse(
@@ -112,15 +108,9 @@ def _alerts(
         mine = trav.corridor == i
         series.append(("passes", c.id, trav.start_s[mine & trav.first_of_pass],
                        trav.track_id[mine & trav.first_of_pass], where))  # fmt: skip
-        t, ids = trav.start_s[mine & trav.convoy], trav.track_id[mine & trav.convoy]
-        if len(t):  # a convoy pass: tracks in company starting together (one per vehicle)
-            order = np.argsort(t, kind="stable")
-            t, ids = t[order], ids[order]
-            group = np.cumsum(np.r_[True, np.diff(t) > params.corridors.same_pass_s]) - 1
-            size = np.bincount(group)
-            head = np.r_[True, group[1:] != group[:-1]] & (size[group] >= params.convoy_tracks)
-            if head.any():
-                series.append(("convoy passes", c.id, t[head], ids[head], where))
+        t, ids = convoy_passes(trav, i, params.corridors)
+        if len(t):
+            series.append(("convoy passes", c.id, t, ids, where))
     tested: list[ChangeAlert] = []
     for activity, subject, times, ids, where in series:
         looked = None

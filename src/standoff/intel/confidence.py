@@ -17,11 +17,18 @@ from standoff.domain.findings import Confidence
 __all__ = ["logistic_confidence"]
 
 
-def logistic_confidence(intercept: float, terms: dict[str, tuple[float, float]]) -> Confidence:
-    """``terms`` maps a name to ``(coefficient, count)``; the basis names every count."""
+def logistic_confidence(
+    intercept: float, terms: dict[str, tuple[float, float]], nights: int = 1
+) -> Confidence:
+    """``terms`` maps a name to ``(coefficient, count)``; the basis names every count.
+    Over ``nights`` nights watched, the counts are those of the mean night (the weights
+    were fitted on one-night runs), and the basis says so."""
+    terms = {k: (b, n / nights) for k, (b, n) in terms.items()}
     z = intercept + sum(b * float(np.log1p(max(n, 0.0))) for b, n in terms.values())
     p = float(1.0 / (1.0 + np.exp(-z)))
     shown = ", ".join(f"{k}={_fmt(n)}" for k, (_, n) in terms.items())
+    if nights > 1:
+        shown = f"per night over {nights} nights watched: {shown}"
     coef = " ".join(f"{b:+g}*ln(1+{k})" for k, (b, _) in terms.items())
     return Confidence(round(p, 4), f"logistic({intercept:+g} {coef}; {shown})")
 

@@ -96,7 +96,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spannin
 from scipy.spatial import cKDTree
 
 from standoff.airspace import Airspace
-from standoff.domain.findings import Confidence, Corridor, Evidence, Site
+from standoff.domain.findings import Corridor, Evidence, Site
 from standoff.domain.marking import Marking
 from standoff.intel.confidence import logistic_confidence
 from standoff.intel.io import RunInfo, TrackTable
@@ -104,7 +104,7 @@ from standoff.intel.pattern import local_profiles
 from standoff.intel.roads import RoadMap, path_to_source
 from standoff.intel.stops import cosines
 
-__all__ = ["CorridorParams", "Traversals", "find_corridors"]
+__all__ = ["CorridorParams", "Traversals", "convoy_passes", "find_corridors"]
 
 _UNCLASSIFIED = Marking()
 
@@ -121,6 +121,10 @@ class CorridorParams:
     link_m: float = 300.0
     overlap_share: float = 0.5
     min_traversals: int = 2
+    convoy_pass_tracks: int = 2
+    """A convoy pass: at least this many tracks in company starting within ``same_pass_s``
+    of each other (a passing car keeps company now and then; a convoy's vehicles make
+    several tracks)."""
     """Passes a corridor needs (per night watched, over several sorties)."""
     same_pass_s: float = 600.0
     bin_m: float = 250.0
@@ -335,6 +339,21 @@ def find_corridors(
     )
 
 
+def convoy_passes(
+    trav: Traversals, corridor: int, p: CorridorParams = CorridorParams()
+) -> tuple[FloatArray, IntArray]:
+    """Start times and first tracks of ``corridor``'s convoy passes (``convoy_pass_tracks``)."""
+    mine = (trav.corridor == corridor) & trav.convoy
+    order = np.argsort(trav.start_s[mine], kind="stable")
+    t, ids = trav.start_s[mine][order], trav.track_id[mine][order]
+    if not len(t):
+        return t, ids
+    group = np.cumsum(np.r_[True, np.diff(t) > p.same_pass_s]) - 1
+    size = np.bincount(group)
+    head = np.r_[True, group[1:] != group[:-1]] & (size[group] >= p.convoy_pass_tracks)
+    return t[head], ids[head]
+
+
 def _along(
     line: FloatArray, x: FloatArray, y: FloatArray, member: IntArray, n: int, p: CorridorParams
 ) -> IntArray:
@@ -401,15 +420,11 @@ def _corridor(
     speeds = np.hypot(ctx.pvx[sel], ctx.pvy[sel])
     n_det = int(sel.sum())
     hours, _ = local_profiles(passes, ctx.info)
-    n = ctx.nights
     conf = logistic_confidence(
-        -2.0, {"traversals": (1.5, len(passes) / n), "detections/50": (0.5, n_det / 50 / n)}
+        -2.0,
+        {"traversals": (1.5, float(len(passes))), "detections/50": (0.5, n_det / 50)},
+        ctx.nights,
     )
-    if n > 1:
-        conf = Confidence(
-            conf.probability,
-            conf.basis.replace("; traversals=", f"; per night over {n} nights: traversals="),
-        )
     return Corridor(
         id=f"corridor-{number:03d}",
         path_lonlat_deg=tuple(

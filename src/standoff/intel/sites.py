@@ -58,7 +58,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
-from standoff.domain.findings import Confidence, Evidence, Site
+from standoff.domain.findings import Evidence, Site
 from standoff.domain.marking import Marking
 from standoff.intel.confidence import logistic_confidence
 from standoff.intel.io import DetectionTable, RunInfo, ScanTable, TrackTable
@@ -286,24 +286,6 @@ def stop_events(tracks: TrackTable, detections: DetectionTable | None, p: SitePa
     )  # fmt: skip
 
 
-def _site_confidence(visits: float, sightings: float, tracks: int, nights: int) -> Confidence:
-    """The module's logistic score of one night's evidence: over several nights watched,
-    of the mean night (the weights were fitted on one-night runs, where a busy junction
-    shows a few visits; over three nights it shows three times as many)."""
-    terms = {
-        "visits": (1.6, visits / nights),
-        "sightings": (1.4, sightings / nights),
-        "tracks": (0.4, tracks / nights),
-    }
-    conf = logistic_confidence(-3.5, terms)
-    if nights == 1:
-        return conf
-    return Confidence(
-        conf.probability,
-        conf.basis.replace("; visits=", f"; per night over {nights} nights watched: visits="),
-    )
-
-
 def _densest_centre(x: FloatArray, y: FloatArray, radius_m: float) -> tuple[float, float]:
     """Mean of the points around the point with the most neighbours within ``radius_m``
     (the mode of the evidence, robust to a cluster that chained along a road)."""
@@ -353,7 +335,15 @@ def find_sites(
         nights = info.nights
         if scans is not None and scan_sortie is not None and info.nights > 1:
             nights = len(np.unique(scan_sortie[scans.looked([x0], [y0])[:, 0]]))
-        conf = _site_confidence(float(visits[c]), float(sightings[c]), len(tr), max(nights, 1))
+        conf = logistic_confidence(
+            -3.5,
+            {
+                "visits": (1.6, float(visits[c])),
+                "sightings": (1.4, float(sightings[c])),
+                "tracks": (0.4, float(len(tr))),
+            },
+            max(nights, 1),
+        )
         if conf.probability <= p.min_confidence:
             continue
         radius = float(np.max(np.hypot(ev.x_m[members] - x0, ev.y_m[members] - y0)))
