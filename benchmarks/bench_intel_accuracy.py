@@ -22,7 +22,7 @@ route (``routes.precision`` of the evaluation), with the number of corridors.
 
     .venv/bin/python benchmarks/bench_intel_accuracy.py [--worlds 12] [--workers 2]
         [--work DIR] [--mission MISSION.yaml] [--first-seed N] [--sweep aimed|stepped]
-        [--no-scans] [--untipped SITE,...] [--sorties N]
+        [--no-scans] [--untipped SITE,...] [--sorties N] [--reanalyse]
         [--out benchmarks/results_intel_accuracy.md]
 
 ``--sweep`` sets the scenario's ``sensors.gmti.sweep``; ``--no-scans`` tracks without the
@@ -31,7 +31,9 @@ run's scan footprints (every scan counts a miss for every track, as before they 
 and the camera's cue list (nobody told the operation about them: only the radar can find
 them), and reports how many tipped and untipped sites were found; ``--sorties 1`` flies
 one night instead of the demo's four (the same roads; traffic and visits are drawn for the
-shorter run, so its night is not the four-night run's first).
+shorter run, so its night is not the four-night run's first).  ``--reanalyse`` scores the
+runs kept in ``--work`` by an earlier run again, without simulating or tracking them: for a
+change to the analysis alone (pass the options the runs were made with, for the header).
 """
 
 from __future__ import annotations
@@ -131,16 +133,44 @@ def _sorties(text: str, n: int) -> str:
 
 
 def one_world(
-    args: tuple[Path, Path, int, str, bool, tuple[str, ...], int | None],
+    args: tuple[Path, Path, int, str, bool, tuple[str, ...], int | None, bool],
 ) -> dict[str, Any]:
-    """Simulate, track, analyse and score one re-seeded world."""
+    """Simulate, track, analyse and score one re-seeded world (with ``reanalyse``, analyse
+    and score the world's kept run and tracks again)."""
+    from standoff.pipeline import run_analysis
+
+    plan_json, work, seed, sweep, scans, untipped, sorties, reanalyse = args
+    out = work / f"world-{seed}"
+    started = time.perf_counter()
+    if not reanalyse:
+        _simulate_and_track(out, plan_json, seed, sweep, scans, untipped, sorties)
+    elif not (out / "tracks" / "tracks.csv").is_file():
+        raise SystemExit(f"--reanalyse: no kept run in {out} (run once with --work first)")
+    summary = run_analysis(
+        out / "run", out / "tracks" / "tracks.csv", out / "products", evaluate=True
+    )
+    ev = summary["evaluation"]
+    ev["sites"]["untipped"] = list(untipped)
+    tracked = _tracked_share(out / "run", out / "tracks" / "tracks.csv")
+    for name, share in tracked.items():
+        ev["routes"]["per_route"][name]["tracked_share"] = share
+    return {"seed": seed, "seconds": time.perf_counter() - started, "evaluation": ev}
+
+
+def _simulate_and_track(
+    out: Path,
+    plan_json: Path,
+    seed: int,
+    sweep: str,
+    scans: bool,
+    untipped: tuple[str, ...],
+    sorties: int | None,
+) -> None:
     from standoff.airspace import Airspace
-    from standoff.pipeline import run_analysis, run_simulation
+    from standoff.pipeline import run_simulation
     from standoff.sim import DEMO_SCENARIO_YAML
     from standoff.track import track_file
 
-    plan_json, work, seed, sweep, scans, untipped, sorties = args
-    out = work / f"world-{seed}"
     out.mkdir(parents=True, exist_ok=True)
     scenario = out / "scenario.yaml"
     text = re.sub(r"^seed: .*$", f"seed: {seed}", DEMO_SCENARIO_YAML, flags=re.M)
@@ -158,19 +188,9 @@ def one_world(
     if sorties is not None:
         text = _sorties(text, sorties)
     scenario.write_text(text, encoding="utf-8")
-    started = time.perf_counter()
     run_simulation(Airspace.load(), plan_json, scenario, out / "run")
     (out / "tracks").mkdir(exist_ok=True)
     track_file(out / "run" / "detections.csv", out / "tracks" / "tracks.csv", scans=scans)
-    summary = run_analysis(
-        out / "run", out / "tracks" / "tracks.csv", out / "products", evaluate=True
-    )
-    ev = summary["evaluation"]
-    ev["sites"]["untipped"] = list(untipped)
-    tracked = _tracked_share(out / "run", out / "tracks" / "tracks.csv")
-    for name, share in tracked.items():
-        ev["routes"]["per_route"][name]["tracked_share"] = share
-    return {"seed": seed, "seconds": time.perf_counter() - started, "evaluation": ev}
 
 
 def _fmt(v: float | None) -> str:
@@ -282,8 +302,15 @@ def main() -> None:
     ap.add_argument(
         "--sorties", type=int, default=None, help="nights flown (default: the demo scenario's)"
     )
+    ap.add_argument(
+        "--reanalyse",
+        action="store_true",
+        help="analyse and score the runs kept in --work again (after an analysis change)",
+    )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results_intel_accuracy.md"))
     a = ap.parse_args()
+    if a.reanalyse and a.work is None:
+        ap.error("--reanalyse needs --work, the folder of the kept runs")
     if a.worlds < 1 or a.workers < 1:
         ap.error("--worlds and --workers must be at least 1")
     if a.sorties is not None and not 1 <= a.sorties <= 30:
@@ -296,7 +323,7 @@ def main() -> None:
         work = a.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        plan_json = _plan(work, a.mission, untipped)
+        plan_json = work / "plan" / "plan.json" if a.reanalyse else _plan(work, a.mission, untipped)
         seeds = (
             [DEMO_SEED, *range(1, a.worlds)]
             if a.first_seed is None
@@ -304,7 +331,8 @@ def main() -> None:
         )
         with ProcessPoolExecutor(max_workers=a.workers) as pool:
             jobs = [
-                (plan_json, work, s, a.sweep, not a.no_scans, untipped, a.sorties) for s in seeds
+                (plan_json, work, s, a.sweep, not a.no_scans, untipped, a.sorties, a.reanalyse)
+                for s in seeds
             ]
             results = list(pool.map(one_world, jobs))
         options = (
@@ -313,6 +341,7 @@ def main() -> None:
             + (" --no-scans" if a.no_scans else "")
             + (f" --untipped {','.join(untipped)}" if untipped else "")
             + (f" --sorties {a.sorties}" if a.sorties is not None else "")
+            + (" --reanalyse" if a.reanalyse else "")
         )
         text = report(results, time.perf_counter() - started, a.mission, options)
     a.out.write_text(text, encoding="utf-8")

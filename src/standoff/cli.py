@@ -1278,8 +1278,9 @@ def analyse_cmd(
         Path | None,
         typer.Option(
             "--roads",
-            help="Road map (GeoJSON lines) to carry corridors across unseen stretches; "
-            "default: the run folder's roads.geojson when there is one.",
+            help="Road map (GeoJSON lines) to carry corridors across unseen stretches and "
+            "to weigh sites at road junctions; default: the run folder's roads.geojson "
+            "when there is one.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

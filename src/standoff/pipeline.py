@@ -570,7 +570,11 @@ def _demo_products(
         f"analysis: {summary['sites']} sites, {summary['corridors']} corridors, "
         f"{summary['approaches']} border approaches, {summary['alerts']} change alerts "
         f"({summary['own_territory']} in own territory"
-        + ("; corridors carried along the run's road map" if summary["roads"] else "")
+        + (
+            "; the run's road map carries corridors and weighs sites at its junctions"
+            if summary["roads"]
+            else ""
+        )
         + (
             "; alerts compare each hour of the day with earlier days, which one sortie "
             "does not have"

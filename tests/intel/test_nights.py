@@ -11,7 +11,7 @@ import pytest
 from standoff.airspace import Airspace
 from standoff.intel import find_corridors, find_sites
 from standoff.intel.io import RunInfo, TrackTable
-from standoff.intel.sites import _by_night
+from standoff.intel.sites import _by_night, _medians
 
 from .conftest import drive, table
 from .test_analytics import SITE, _border_lat, _site_visits
@@ -86,6 +86,29 @@ def test_places_are_joined_night_by_night_not_chained() -> None:
     # The same place on two nights is one place.
     same = _by_night(np.array([0.0, 100.0, 20.0, 110.0]), y, night, 200.0)
     assert len(set(same.tolist())) == 1
+
+
+def test_a_night_that_chained_along_a_road_still_joins_its_place() -> None:
+    """On the second night the place's evidence chained 750 m along a road: the night's
+    cluster has its mean 210 m off the place (a second "site" when nights were joined by
+    their means) and its median on it, so it joins the place's first night."""
+    first = [0.0, 5.0, 10.0, -5.0]
+    second = [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 150.0, 300.0, 450.0, 600.0, 750.0]
+    x = np.array(first + second)
+    y = np.zeros(len(x))
+    night = np.repeat([0, 1], [len(first), len(second)])
+    assert abs(x[night == 1].mean() - x[night == 0].mean()) > 200.0
+    lab = _by_night(x, y, night, 150.0)
+    assert len(set(lab.tolist())) == 1
+    # Two places 400 m apart on both nights stay two.
+    two = _by_night(np.array([0.0, 400.0, 10.0, 410.0]), np.zeros(4), np.array([0, 0, 1, 1]), 150.0)
+    assert two[0] == two[2] != two[1] == two[3]
+
+
+def test_medians_per_label() -> None:
+    v = np.array([5.0, 1.0, 3.0, 10.0, 20.0, 7.0])
+    label = np.array([0, 0, 0, 1, 1, 2])
+    assert _medians(label, v).tolist() == [3.0, 15.0, 7.0]
 
 
 def test_a_corridor_needs_its_passes_on_the_mean_night(info: RunInfo, info3: RunInfo) -> None:

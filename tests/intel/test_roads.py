@@ -14,6 +14,7 @@ from standoff.intel import find_corridors, find_sites
 from standoff.intel.io import RunInfo
 from standoff.intel.roads import RoadMap
 from standoff.intel.routes import CorridorParams
+from standoff.intel.sites import SiteParams
 
 from .conftest import table
 from .test_analytics import (
@@ -245,3 +246,50 @@ def test_a_through_route_past_a_site_is_drawn_whole(info: RunInfo) -> None:
     road = shapely.LineString(through)
     probe = shapely.line_interpolate_point(road, np.linspace(0.0, road.length, 300))
     assert min(float(np.max(shapely.distance(probe, line))) for line in lines) < 300.0
+
+
+def _t_junction(at: tuple[float, float]) -> RoadMap:
+    """Three roads 5 km long meeting at ``at``."""
+    x0, y0 = at
+    return RoadMap.from_lines(
+        [
+            (np.array([x0 - 5000.0, x0]), np.array([y0, y0])),
+            (np.array([x0, x0 + 5000.0]), np.array([y0, y0])),
+            (np.array([x0, x0]), np.array([y0, y0 - 5000.0])),
+        ]
+    )
+
+
+def test_junction_distance() -> None:
+    roads = _t_junction((0.0, 0.0))
+    d = roads.junction_distance(
+        np.array([0.0, 30.0, 400.0, -5000.0]), np.array([0.0, 40.0, 0.0, 0.0])
+    )
+    assert d.tolist() == pytest.approx([0.0, 50.0, 400.0, 5000.0])
+    # One road alone has no junction: its ends and bends are not one.
+    line = RoadMap.from_lines([(np.array([0.0, 1000.0, 1000.0]), np.array([0.0, 0.0, 900.0]))])
+    assert np.isinf(line.junction_distance(np.array([1000.0]), np.array([0.0]))).all()
+
+
+def test_a_place_at_a_road_junction_weighs_against_a_site(info: RunInfo) -> None:
+    """Passing traffic stops where roads meet: the same visits at a road junction are
+    explained without a site (``junction_weight`` on the logistic, named in the basis); at
+    a road's end, or without a road map, they are a site as before."""
+    tracks = table(*_site_visits(6))
+    p = SiteParams(min_confidence=0.0)
+    [free] = find_sites(tracks, None, info, p)[0]
+    dead_end = RoadMap.from_lines(
+        [(np.array([SITE[0], SITE[0]]), np.array([SITE[1], SITE[1] - 6000.0]))]
+    )
+    [end] = find_sites(tracks, None, info, p, roads=dead_end)[0]
+    assert end.confidence == free.confidence
+    [junction] = find_sites(tracks, None, info, p, roads=_t_junction(SITE))[0]
+    assert "-3 at a road junction" in junction.confidence.basis
+    logit = [
+        np.log(c.probability / (1 - c.probability)) for c in (free.confidence, junction.confidence)
+    ]
+    assert logit[1] - logit[0] == pytest.approx(SiteParams().junction_weight, abs=0.01)
+    # At the default threshold, six visits make a site at the road's end and none at the
+    # junction.
+    assert len(find_sites(tracks, None, info, roads=dead_end)[0]) == 1
+    assert find_sites(tracks, None, info, roads=_t_junction(SITE))[0] == []

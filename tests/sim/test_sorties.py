@@ -15,9 +15,10 @@ from standoff.airspace import Airspace
 from standoff.core.errors import InputError
 from standoff.domain.mission import MissionPlan
 from standoff.geo.frame import LocalFrame
-from standoff.sim import parse_scenario, prepare, simulate
+from standoff.sim import iter_steps, parse_scenario, prepare, simulate
 from standoff.sim.movers import KIND_NAMES, build_movers
 from standoff.sim.roads import build_network
+from standoff.sim.sensing import Look, gmti_footprint
 
 from .conftest import small_doc
 
@@ -184,3 +185,35 @@ def test_convoys_leave_only_in_their_hours_and_until_they_stop() -> None:
     movers = build_movers(sc, net, np.random.default_rng(2), np.random.default_rng(3))
     departs = np.sort(movers.t_start[movers.kind == KIND_NAMES.index("convoy")])
     assert (departs / 3600).tolist() == [3.0, 4.0, 5.0, 6.0, 27.0, 28.0, 29.0, 30.0]
+
+
+def test_later_sorties_reuse_the_first_sorties_footprints(short_plan: MissionPlan) -> None:
+    """Each later sortie's scan looks where a fresh computation from its position says (the
+    simulator computes an aimed footprint once per position of the path); nothing is sensed
+    between sorties."""
+    sc = parse_scenario(_nights(), source="nights.yaml")
+    world = prepare(short_plan, sc)
+    assert world.gmti is not None
+    alt = float(world.plan.altitude_m)
+    later = grounded = 0
+    for step in iter_steps(world):
+        sortie = world.sortie_at(step.time_s)
+        if sortie < 0:
+            grounded += 1
+            assert step.batch is None
+            assert step.footprint is None
+            continue
+        if sortie == 0 or step.footprint is None:
+            continue
+        fp = step.footprint
+        fresh = gmti_footprint(
+            Look(fp.sensor_x_m, fp.sensor_y_m, alt, world.aim_x_m, world.aim_y_m),
+            world.gmti,
+            world.aois_xy,
+        )
+        assert fresh is not None
+        assert fresh.centre_rad == fp.centre_rad
+        assert fresh.area_m2 == step.scanned_m2
+        later += 1
+    assert later > 50
+    assert grounded > 0

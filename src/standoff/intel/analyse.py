@@ -59,7 +59,7 @@ def analyse(
     """Sites, corridors, border approaches and change alerts of one run; with a road map,
     corridors are carried along roads across stretches the radar could not see; with the
     run's scans, change alerts weigh time by how long the radar looked at each subject."""
-    sites, ev, site_of = find_sites(tracks, detections, info, params.sites, marking, scans)
+    sites, ev, site_of = find_sites(tracks, detections, info, params.sites, marking, scans, roads)
     corridors, trav = find_corridors(
         tracks, info, airspace, sites, params.corridors, marking, roads
     )

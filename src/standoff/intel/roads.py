@@ -113,6 +113,18 @@ class RoadMap:
             np.asarray(src, dtype=np.int64),
         )
 
+    def junction_distance(self, x_m: FloatArray, y_m: FloatArray) -> FloatArray:
+        """Distance from each position to the nearest junction: a node where three or more
+        road pieces meet (inf on a map without one)."""
+        d, _ = self._junctions.query(np.column_stack([x_m, y_m]))
+        return np.asarray(d, dtype=np.float64)
+
+    @cached_property
+    def _junctions(self) -> cKDTree:
+        degree = np.diff(self.graph.indptr)
+        j = np.flatnonzero(degree >= 3)
+        return cKDTree(np.column_stack([self.x_m[j], self.y_m[j]]).reshape(-1, 2))
+
     @cached_property
     def _tree(self) -> cKDTree:
         return cKDTree(np.column_stack([self.x_m, self.y_m]))

@@ -35,7 +35,15 @@ from standoff.sim.flight import FlownPath, fly_path
 from standoff.sim.movers import KIND_NAMES, Movers, TruthSnapshot, build_movers
 from standoff.sim.roads import CLASS_NAMES, RoadNetwork, build_network
 from standoff.sim.scenario import Scenario
-from standoff.sim.sensing import Look, SensorReturns, eoir_footprint, eoir_look, gmti_scan
+from standoff.sim.sensing import (
+    GmtiFootprint,
+    Look,
+    SensorReturns,
+    eoir_footprint,
+    eoir_look,
+    gmti_footprint,
+    gmti_returns,
+)
 
 __all__ = [
     "SimStep",
@@ -253,7 +261,9 @@ def _ms(value_s: float) -> int:
 def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[SimStep]:
     """The run, one instant at a time: each GMTI scan, EO/IR look and truth sample.
 
-    Movers advance with numpy in one step per instant; nothing of the run is kept."""
+    Movers advance with numpy in one step per instant; nothing of the run is kept.  The
+    instants are the same on the ground between sorties (the movers' random choices depend
+    on how time is stepped, so stepping the ground coarser would draw other nights)."""
     sc = world.scenario
     movers: Movers = build_movers(
         sc,
@@ -277,6 +287,8 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
     det_id = 0
     look_no = 0
     stepped = sc.gmti.sweep == "stepped"
+    reuse = len(world.sortie_start_s) > 1 and not stepped  # a stepped sweep moves on
+    footprints: dict[float, GmtiFootprint | None] = {}
     scan_no = 0
     last_progress = -1
     while nxt:
@@ -297,14 +309,24 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
             tt = t - world.sortie_start_s[sortie]
             ax, ay = float(np.interp(tt, t_fl, fx)), float(np.interp(tt, t_fl, fy))
         else:
-            ax = ay = 0.0
+            tt = ax = ay = 0.0
         if airborne and "gmti" in due and world.gmti is not None:
             look = Look(ax, ay, alt, world.aim_x_m, world.aim_y_m)
+            # Every sortie flies the same path at the same offsets from its start, so an
+            # aimed sector's footprint (a polygon clip, most of a scan's cost) is computed
+            # once per position of the path and met again on the later sorties.
+            if tt in footprints:
+                fp = footprints[tt]
+            else:
+                fp = gmti_footprint(look, world.gmti, world.aois_xy, scan_no if stepped else None)
+                if reuse:
+                    footprints[tt] = fp
             parts.append(
                 (
                     "gmti",
-                    gmti_scan(
+                    gmti_returns(
                         look,
+                        fp,
                         snap.x_m,
                         snap.y_m,
                         snap.vx_mps,
@@ -312,8 +334,6 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
                         world.gmti,
                         sc.gmti,
                         rng_gmti,
-                        world.aois_xy,
-                        scan_no if stepped else None,
                     ),
                 )
             )

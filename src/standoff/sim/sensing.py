@@ -49,6 +49,7 @@ __all__ = [
     "eoir_look",
     "gmti_footprint",
     "gmti_pd",
+    "gmti_returns",
     "gmti_scan",
 ]
 
@@ -196,7 +197,25 @@ def gmti_scan(
     step: int | None = None,
 ) -> SensorReturns:
     """One GMTI scan over the AOIs (see the module notes); ``aois`` in local metres."""
-    fp = gmti_footprint(look, spec, aois, step)
+    return gmti_returns(
+        look, gmti_footprint(look, spec, aois, step), x_m, y_m, vx_mps, vy_mps, spec,
+        settings, rng,
+    )  # fmt: skip
+
+
+def gmti_returns(
+    look: Look,
+    fp: GmtiFootprint | None,
+    x_m: FloatArray,
+    y_m: FloatArray,
+    vx_mps: FloatArray,
+    vy_mps: FloatArray,
+    spec: SensorSpec,
+    settings: GmtiSettings,
+    rng: np.random.Generator,
+) -> SensorReturns:
+    """One GMTI scan from ``look`` over its footprint ``fp`` (from :func:`gmti_footprint`;
+    None: nothing in reach, no returns)."""
     if fp is None:
         return SensorReturns.empty()
     h = look.alt_m
