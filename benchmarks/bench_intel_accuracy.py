@@ -197,6 +197,34 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}"
 
 
+def _alerts(a: dict[str, Any] | None) -> str:
+    """``found of changes; correct of raised`` for one world's change alerts."""
+    if a is None:
+        return ""
+    return f"{a['found']} of {a['true_changes']}; {a['correct']} of {a['raised']}"
+
+
+def _alert_totals(results: list[dict[str, Any]]) -> str:
+    al = [r["evaluation"]["alerts"] for r in results if "alerts" in r["evaluation"]]
+    if not al:
+        return ""
+    changes = sum(a["true_changes"] for a in al)
+    quiet = [a for a in al if a["true_changes"] == 0]
+    return (
+        f" Change alerts: {sum(a['found'] for a in al)} of {changes} true changes found "
+        f"(a route whose convoys changed their rate by 2x or more in the test window), "
+        f"{sum(a['correct'] for a in al)} of {sum(a['raised'] for a in al)} alerts raised on "
+        "one"
+        + (
+            f"; {sum(a['raised'] == 0 for a in quiet)} of {len(quiet)} worlds without a change "
+            "raised none"
+            if quiet
+            else ""
+        )
+        + "."
+    )
+
+
 def report(
     results: list[dict[str, Any]], wall_s: float, mission: Path | None = None, options: str = ""
 ) -> str:
@@ -220,7 +248,7 @@ def report(
                 f"{v['covered_share']:.2f}"
                 for v in per.values()
             )
-            + f" | {_fmt(a['recall_observable'])} |"
+            + f" | {_fmt(a['recall_observable'])} | {_alerts(e.get('alerts'))} |"
         )
     names = list(routes)
     tips = [
@@ -252,8 +280,8 @@ def report(
         "| seed | site precision | site recall | precision (any stopping place) | route recall "
         "| corridor precision (corridors) | "
         + " | ".join(names)
-        + " | approach recall (observable) |",
-        "|---|---:|---:|---:|---:|---:|" + "---|" * len(names) + "---:|",
+        + " | approach recall (observable) | change alerts: changes found, correct alerts |",
+        "|---|---:|---:|---:|---:|---:|" + "---|" * len(names) + "---:|---|",
         *rows,
         "",
         f"Means: site precision {mean('sites', 'precision'):.2f}, site recall "
@@ -266,7 +294,8 @@ def report(
             f"{len(untipped_found)} untipped."
             if untipped_found
             else ""
-        ),
+        )
+        + _alert_totals(results),
         "",
         "| route | mean observed | mean tracked | mean covered | worlds observed >= 0.8 |",
         "|---|---:|---:|---:|---:|",

@@ -586,7 +586,9 @@ def _demo_products(
         f"places where passing traffic parks), recall {ev['sites']['recall']}; route recall "
         f"{ev['routes']['recall']} (corridors on a true route: {ev['routes']['precision']}); "
         f"approach recall {ev['approaches']['recall']} "
-        f"({ev['approaches']['recall_observable']} of those the sensors saw)"
+        f"({ev['approaches']['recall_observable']} of those the sensors saw); change alerts: "
+        f"{ev['alerts']['found']} of {ev['alerts']['true_changes']} true changes found, "
+        f"{ev['alerts']['correct']} of {ev['alerts']['raised']} alerts on one"
     )
     for a in summary["alert_list"]:
         console.print(

@@ -159,7 +159,11 @@ def test_demo_products_stage(demo_dir: Path) -> None:
     summary = json.loads((demo_dir / "summary.json").read_text())["products"]
     stage = demo_dir / "products"
     ev = json.loads((stage / "evaluation.json").read_text())
-    assert {"sites", "routes", "approaches"} <= set(ev)
+    assert {"sites", "routes", "approaches", "alerts"} <= set(ev)
+    # The evaluation knows convoy-3 stopped (the one true change) and that an alert found it.
+    assert ev["alerts"]["per_route"]["convoy-3"]["changed"] == "decrease"
+    assert ev["alerts"]["true_changes"] == 1
+    assert ev["alerts"]["found"] == 1
     for edition in ("owner", "MEX"):
         for name in (
             "report.html",

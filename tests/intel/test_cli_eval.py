@@ -13,7 +13,7 @@ import yaml
 
 from standoff.cli import main
 from standoff.core.errors import InputError
-from standoff.domain.findings import Confidence, Corridor, Evidence, Findings, Site
+from standoff.domain.findings import ChangeAlert, Confidence, Corridor, Evidence, Findings, Site
 from standoff.intel import evaluate, link, load_organisations, read_run
 from standoff.intel.io import RunInfo
 from standoff.intel.organisations import resolve
@@ -266,3 +266,55 @@ def test_cli_analyse_road_map(
     assert "features[0].geometry.type" in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def _alert(aid: str, subject: str, direction: str, info: RunInfo, w0: float) -> ChangeAlert:
+    ev = Evidence((1,), 3, ("gmti",), START, START)
+    return ChangeAlert(aid, subject, 10.0, 0.0, 0, info.utc(w0), info.utc(info.duration_s),
+                       direction, 0.001, ev, Confidence(0.99), activity="passes")  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_evaluate_scores_change_alerts_against_routes_whose_convoys_changed(
+    tmp_path: Path, info: RunInfo
+) -> None:
+    """Convoys drive route r (1 km east from site a) every 2,000 s and stop before the last
+    third of the run: a decrease.  A decrease alert on a corridor along r finds it; an alert
+    on a corridor elsewhere, or an increase on r, is not correct.  Steady convoys are no
+    change, and any alert then is wrong."""
+    _truth_run(tmp_path, info)
+    w0 = info.duration_s * 2.0 / 3.0
+    lon0, lat0 = (float(v) for v in info.frame.to_lonlat(0.0, 0.0))
+    lon1, lat1 = (float(v) for v in info.frame.to_lonlat(1000.0, 0.0))
+
+    def convoys(departures: np.ndarray) -> None:
+        lines = ["time,truth_id,kind,lat,lon,speed_mps"]
+        for k, t in enumerate(departures):
+            for dt, lat, lon in ((0.0, lat0, lon0), (100.0, lat1, lon1)):
+                when = info.utc(float(t + dt)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                lines.append(f"{when},{100 + k},convoy,{lat},{lon},10")
+        (tmp_path / "truth.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    along = _corridor("c1", info, [0.0, 1000.0], [200.0, 200.0])
+    far = _corridor("c2", info, [0.0, 1000.0], [5000.0, 5000.0])
+    alerts = (
+        _alert("a1", "c1", "decrease", info, w0),
+        _alert("a2", "c2", "decrease", info, w0),
+        _alert("a3", "c1", "increase", info, w0),
+    )
+    f = Findings("r", START, START, corridors=(along, far), alerts=alerts)
+    convoys(np.arange(0.0, w0 - 2000.0, 2000.0))
+    m = evaluate(f, tmp_path, info)["alerts"]
+    assert (m["true_changes"], m["found"], m["recall"]) == (1, 1, 1.0)
+    assert (m["raised"], m["correct"], m["precision"]) == (3, 1, 0.333)
+    assert m["per_route"]["r"]["changed"] == "decrease"
+    assert m["per_route"]["r"]["departures_per_day_in_window"] == 0.0
+    # Without the alert on r, the change is missed.
+    m = evaluate(
+        Findings("r", START, START, corridors=(along, far), alerts=alerts[1:]), tmp_path, info
+    )["alerts"]
+    assert (m["found"], m["recall"], m["correct"]) == (0, 0.0, 0)
+    # Steady convoys: no change, so every alert is wrong.
+    convoys(np.arange(0.0, info.duration_s - 200.0, 2000.0))
+    m = evaluate(f, tmp_path, info)["alerts"]
+    assert (m["true_changes"], m["recall"], m["correct"], m["precision"]) == (0, None, 0, 0.0)
+    assert m["per_route"]["r"]["changed"] is None

@@ -18,6 +18,14 @@
 * **approaches**: a convoy vehicle leaving the world at a border point is an event; it is
   recalled by a border approach within ``approach_match_m`` and ``approach_match_s``;
   observable events are those whose vehicle was detected in the ``approach_match_s`` before.
+* **alerts**: a true route *changed* when its convoy vehicles' departures per day in the
+  change test's window (the alerts' own, else the analysis' default: the last third of the
+  run, at most 7 days) and before it differ by a factor of ``change_factor`` or more (a
+  route whose convoys stop is a decrease).  A changed route is found when an alert of its
+  direction is on a corridor on it (``corridor_on_route`` of the corridor's line within
+  ``route_match_m`` of the route); an alert is correct when it is such an alert.  Recall
+  is over changed routes, precision over the alerts raised (an alert elsewhere counts
+  against it even when the activity it counts did change by chance).
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ class EvalParams:
     corridor_on_route: float = 0.5
     approach_match_m: float = 1500.0
     approach_match_s: float = 900.0
+    change_factor: float = 2.0
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -232,4 +241,105 @@ def evaluate(
         "recall": _ratio(int(match.sum()), len(ex)),
         "recall_observable": _ratio(int((match & obs_ev).sum()), int(obs_ev.sum())),
     }
-    return {"run_id": findings.run_id, "sites": sites, "routes": routes, "approaches": approaches}
+    alerts = _alerts(findings, info, p, truth, tx, ty, true_routes, route_lines, corridor_lines)
+    return {
+        "run_id": findings.run_id,
+        "sites": sites,
+        "routes": routes,
+        "approaches": approaches,
+        "alerts": alerts,
+    }
+
+
+def _alerts(
+    findings: Findings,
+    info: RunInfo,
+    p: EvalParams,
+    truth: pd.DataFrame,
+    tx: np.ndarray,
+    ty: np.ndarray,
+    true_routes: list[dict[str, Any]],
+    route_lines: list[shapely.LineString],
+    corridor_lines: list[shapely.LineString],
+) -> dict[str, Any]:
+    """Change alerts against the routes whose convoys changed (see the module notes)."""
+    end = info.duration_s
+    if findings.alerts:
+        w0 = (findings.alerts[0].window_start_utc - info.start_utc).total_seconds()
+    else:
+        w0 = end - min(end / 3.0, 7 * 86400.0)
+    # Each convoy vehicle's departure (its first truth row) goes to the route whose start is
+    # nearest, ties (routes from one site) to the route nearest its last row.
+    convoy = truth["kind"].to_numpy() == "convoy"
+    rows = pd.DataFrame(
+        {
+            "id": truth["truth_id"].to_numpy()[convoy],
+            "t": truth["t_s"].to_numpy()[convoy],
+            "x": tx[convoy],
+            "y": ty[convoy],
+        }
+    ).sort_values(["id", "t"])
+    first = rows.groupby("id").head(1)
+    last = rows.groupby("id").tail(1)
+    per_route: dict[str, Any] = {}
+    changed: list[tuple[int, str]] = []
+    if route_lines and len(first):
+        starts = np.array([ln.coords[0] for ln in route_lines])
+        d0 = np.hypot(
+            first["x"].to_numpy()[:, None] - starts[None, :, 0],
+            first["y"].to_numpy()[:, None] - starts[None, :, 1],
+        )
+        d1 = shapely.distance(
+            shapely.points(last["x"].to_numpy(), last["y"].to_numpy())[:, None],
+            np.asarray(route_lines, dtype=object)[None, :],
+        )
+        route_of = np.argmin(d0 + d1, axis=1)
+        t = first["t"].to_numpy()
+        for k, f in enumerate(true_routes):
+            mine = t[route_of == k]
+            before = float((mine <= w0).sum()) / max(w0 / 86400.0, 1e-9)
+            during = float((mine > w0).sum()) / max((end - w0) / 86400.0, 1e-9)
+            direction = None
+            if before >= p.change_factor * during:
+                direction = "decrease"
+            elif during >= p.change_factor * max(before, 1e-9):
+                direction = "increase"
+            if direction is not None:
+                changed.append((k, direction))
+            per_route[f["properties"]["name"]] = {
+                "departures_per_day_before": round(before, 2),
+                "departures_per_day_in_window": round(during, 2),
+                "changed": direction,
+            }
+    # Which true route each corridor lies on (most of its line within route_match_m).
+    on: dict[str, set[int]] = {}
+    for c, cl in zip(findings.corridors, corridor_lines, strict=True):
+        on[c.id] = {
+            k
+            for k, rl in enumerate(route_lines)
+            if shapely.intersection(cl, rl.buffer(p.route_match_m)).length
+            >= p.corridor_on_route * cl.length
+        }
+    correct = [
+        a
+        for a in findings.alerts
+        if any(k in on.get(a.subject_id, set()) and a.direction == d for k, d in changed)
+    ]
+    found = {
+        k
+        for k, d in changed
+        for a in findings.alerts
+        if a.direction == d and k in on.get(a.subject_id, set())
+    }
+    for k, _ in changed:
+        per_route[true_routes[k]["properties"]["name"]]["alerted"] = k in found
+    return {
+        "raised": len(findings.alerts),
+        "window_start_s": round(w0, 1),
+        "true_changes": len(changed),
+        "found": len(found),
+        "recall": _ratio(len(found), len(changed)),
+        "correct": len(correct),
+        "precision": _ratio(len(correct), len(findings.alerts)),
+        "per_route": per_route,
+    }
