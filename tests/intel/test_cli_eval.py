@@ -236,9 +236,10 @@ sensors:
     track_file(run / "detections.csv", tmp_path / "tracks.csv")
     summary = run_analysis(run, tmp_path / "tracks.csv", tmp_path / "products", evaluate=True)
     m = summary["evaluation"]
-    assert set(m) == {"run_id", "sites", "routes", "approaches"}
+    assert set(m) == {"run_id", "sites", "routes", "approaches", "alerts"}
     assert m["sites"]["true"] == 1
     assert m["routes"]["true"] == 1
+    assert m["alerts"]["true_changes"] == 0  # one convoy at the start: no change to find
     doc_out = json.loads((tmp_path / "products" / "findings.json").read_text(encoding="utf-8"))
     assert Findings.from_dict(doc_out).run_id == summary["run_id"]
     if m["sites"]["found"]:
@@ -318,3 +319,8 @@ def test_evaluate_scores_change_alerts_against_routes_whose_convoys_changed(
     m = evaluate(f, tmp_path, info)["alerts"]
     assert (m["true_changes"], m["recall"], m["correct"], m["precision"]) == (0, None, 0, 0.0)
     assert m["per_route"]["r"]["changed"] is None
+    # Three convoys early and none later: too few to tell a rate from chance, no change.
+    convoys(np.array([0.0, 2000.0, 4000.0]))
+    assert evaluate(f, tmp_path, info)["alerts"]["true_changes"] == 0
+    convoys(np.array([0.0, 2000.0, 4000.0, 6000.0]))
+    assert evaluate(f, tmp_path, info)["alerts"]["true_changes"] == 1

@@ -20,12 +20,13 @@
   observable events are those whose vehicle was detected in the ``approach_match_s`` before.
 * **alerts**: a true route *changed* when its convoy vehicles' departures per day in the
   change test's window (the alerts' own, else the analysis' default: the last third of the
-  run, at most 7 days) and before it differ by a factor of ``change_factor`` or more (a
-  route whose convoys stop is a decrease).  A changed route is found when an alert of its
-  direction is on a corridor on it (``corridor_on_route`` of the corridor's line within
-  ``route_match_m`` of the route); an alert is correct when it is such an alert.  Recall
-  is over changed routes, precision over the alerts raised (an alert elsewhere counts
-  against it even when the activity it counts did change by chance).
+  run, at most 7 days) and before it differ by a factor of ``change_factor`` or more, with
+  ``change_min_departures`` on the busier side (a route whose convoys stop is a
+  decrease).  A changed route is found when an alert of its direction is on a corridor on
+  it (``corridor_on_route`` of the corridor's line within ``route_match_m`` of the route);
+  an alert is correct when it is such an alert.  Recall is over changed routes, precision
+  over the alerts raised (an alert elsewhere counts against it even when the activity it
+  counts did change by chance).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class EvalParams:
     approach_match_m: float = 1500.0
     approach_match_s: float = 900.0
     change_factor: float = 2.0
+    change_min_departures: int = 4
+    """A change needs this many convoy departures on its busier side (before the window or
+    in it): from fewer, no rate can be told from none by chance (Poisson: P(0 | 4) = 2 %)."""
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -297,10 +301,13 @@ def _alerts(
         t = first["t"].to_numpy()
         for k, f in enumerate(true_routes):
             mine = t[route_of == k]
-            before = float((mine <= w0).sum()) / max(w0 / 86400.0, 1e-9)
-            during = float((mine > w0).sum()) / max((end - w0) / 86400.0, 1e-9)
+            n_before, n_during = int((mine <= w0).sum()), int((mine > w0).sum())
+            before = n_before / max(w0 / 86400.0, 1e-9)
+            during = n_during / max((end - w0) / 86400.0, 1e-9)
             direction = None
-            if before >= p.change_factor * during:
+            if max(n_before, n_during) < p.change_min_departures:
+                pass
+            elif before >= p.change_factor * during:
                 direction = "decrease"
             elif during >= p.change_factor * max(before, 1e-9):
                 direction = "increase"

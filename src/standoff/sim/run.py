@@ -261,8 +261,9 @@ def _ms(value_s: float) -> int:
 def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[SimStep]:
     """The run, one instant at a time: each GMTI scan, EO/IR look and truth sample.
 
-    Movers advance with numpy in one step per instant; nothing of the run is kept.  The
-    instants are the same on the ground between sorties (the movers' random choices depend
+    Movers advance with numpy in one step per instant; nothing of the run is kept but the
+    first sortie's radar footprints, for the later sorties to reuse.  The instants are the
+    same on the ground between sorties (the movers' random choices depend
     on how time is stepped, so stepping the ground coarser would draw other nights)."""
     sc = world.scenario
     movers: Movers = build_movers(
