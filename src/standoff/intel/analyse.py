@@ -45,6 +45,10 @@ class AnalysisParams:
     """False discovery rate of a run's change alerts: of the alerts raised, the share
     expected to be flukes of counting (Benjamini-Hochberg over the run's tests)."""
 
+    def window_s(self, end_s: float) -> float:
+        """The change test's recent window for a run of ``end_s`` seconds."""
+        return self.alert_window_s or min(end_s / 3.0, 7 * 86400.0)
+
 
 def analyse(
     tracks: TrackTable,
@@ -96,7 +100,7 @@ def _alerts(
     p-value (q).  Testing each series at ``alert_alpha`` alone would raise about one false
     alert per twenty series in a quiet run."""
     end_s = info.duration_s
-    window = params.alert_window_s or min(end_s / 3.0, 7 * 86400.0)
+    window = params.window_s(end_s)
     visits = ev.kind != 2
     series: list[tuple[AlertActivity, str, FloatArray, IntArray, list[tuple[float, float]]]] = [
         ("visits", s.id, ev.arrive_s[(site_of == i) & visits], ev.track_a[(site_of == i) & visits],

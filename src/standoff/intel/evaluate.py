@@ -43,6 +43,7 @@ from scipy.spatial import cKDTree
 
 from standoff.core.errors import InputError
 from standoff.domain.findings import Findings
+from standoff.intel.analyse import AnalysisParams
 from standoff.intel.io import RunInfo, read_detections
 
 __all__ = ["EvalParams", "evaluate"]
@@ -271,7 +272,7 @@ def _alerts(
     if findings.alerts:
         w0 = (findings.alerts[0].window_start_utc - info.start_utc).total_seconds()
     else:
-        w0 = end - min(end / 3.0, 7 * 86400.0)
+        w0 = end - AnalysisParams().window_s(end)
     # Each convoy vehicle's departure (its first truth row) goes to the route whose start is
     # nearest, ties (routes from one site) to the route nearest its last row.
     convoy = truth["kind"].to_numpy() == "convoy"

@@ -121,11 +121,11 @@ class CorridorParams:
     link_m: float = 300.0
     overlap_share: float = 0.5
     min_traversals: int = 2
+    """Passes a corridor needs (per night watched, over several sorties)."""
     convoy_pass_tracks: int = 2
     """A convoy pass: at least this many tracks in company starting within ``same_pass_s``
     of each other (a passing car keeps company now and then; a convoy's vehicles make
     several tracks)."""
-    """Passes a corridor needs (per night watched, over several sorties)."""
     same_pass_s: float = 600.0
     bin_m: float = 250.0
     simplify_m: float = 30.0
@@ -219,8 +219,7 @@ def find_corridors(
     if len(obs) < 2:
         return [], empty
     # Over several nights (sorties) watched, a corridor needs its passes on the mean night.
-    nights = info.nights
-    need = p.min_traversals * nights
+    need = p.min_traversals * info.nights
     obs = _joined(obs, p)
     if roads is not None:  # only the roads the analysis can reach from the tracks
         pad = p.road_bridge_m + p.road_snap_m
@@ -292,16 +291,15 @@ def find_corridors(
         """The members whose start began a pass (those that do not continue another)."""
         own = members[~continues[members]]
         own = own[np.argsort(start_s[own], kind="stable")]
-        return own[np.r_[True, np.diff(start_s[own]) > p.same_pass_s]] if len(own) else own
+        return own[_pass_heads(start_s[own], p)]
 
     def passes_of(members: IntArray) -> FloatArray:
         return np.asarray(start_s[pass_starters(members)])
 
     convoy_weight = convoy[cand].astype(np.float64)
     ctx = _Candidates(
-        obs, first, last, cand, px, py, pvx, pvy, sites, site_xy, info, airspace, p, marking,
-        nights,
-    )  # fmt: skip
+        obs, first, last, cand, px, py, pvx, pvy, sites, site_xy, info, airspace, p, marking
+    )
     for c in np.unique(comp):  # loop over components (a handful), not points
         members = np.flatnonzero(comp == c)
         if len(passes_of(members)) < need:
@@ -346,12 +344,17 @@ def convoy_passes(
     mine = (trav.corridor == corridor) & trav.convoy
     order = np.argsort(trav.start_s[mine], kind="stable")
     t, ids = trav.start_s[mine][order], trav.track_id[mine][order]
-    if not len(t):
-        return t, ids
-    group = np.cumsum(np.r_[True, np.diff(t) > p.same_pass_s]) - 1
-    size = np.bincount(group)
-    head = np.r_[True, group[1:] != group[:-1]] & (size[group] >= p.convoy_pass_tracks)
+    heads = _pass_heads(t, p)
+    group = np.cumsum(heads) - 1
+    size = np.bincount(group, minlength=1)
+    head = heads & (size[group] >= p.convoy_pass_tracks)
     return t[head], ids[head]
+
+
+def _pass_heads(t_sorted: FloatArray, p: CorridorParams) -> npt.NDArray[np.bool_]:
+    """Which of the sorted start times begin a pass: tracks starting within
+    ``same_pass_s`` of the one before are the same pass (e.g. a convoy's vehicles)."""
+    return np.asarray(np.r_[True, np.diff(t_sorted) > p.same_pass_s][: len(t_sorted)], dtype=bool)
 
 
 def _along(
@@ -385,8 +388,6 @@ class _Candidates:
     airspace: Airspace
     p: CorridorParams
     marking: Marking
-    nights: int
-    """Watch periods (sorties) of the run: confidence is of the mean night's evidence."""
 
 
 def _corridor(
@@ -423,7 +424,7 @@ def _corridor(
     conf = logistic_confidence(
         -2.0,
         {"traversals": (1.5, float(len(passes))), "detections/50": (0.5, n_det / 50)},
-        ctx.nights,
+        ctx.info.nights,
     )
     return Corridor(
         id=f"corridor-{number:03d}",

@@ -101,11 +101,7 @@ def certify_track(
         (p, check_path(airspace, p.path, operator, margin_m, max_gap_s=max_gap_s)) for p in paths
     ]
     check = checks[0][1] if len(checks) == 1 else _combined([c for _, c in checks])
-    first, last = paths[0].path, paths[-1].path
-    start = end = None
-    if first.time_s is not None and last.time_s is not None:
-        start = first.at_utc(float(first.time_s[0]))
-        end = last.at_utc(float(last.time_s[-1]))
+    start, end = _ends(paths[0])[0], _ends(paths[-1])[1]
     body: dict[str, Any] = {
         "schema": CERTIFICATE_SCHEMA,
         "mission": mission,
