@@ -66,9 +66,11 @@ def _sites() -> dict[str, tuple[float, float]]:
     return {s["name"]: (float(s["lon_deg"]), float(s["lat_deg"])) for s in doc["sites"]}
 
 
-def _plan(work: Path, mission: Path | None, untipped: tuple[str, ...] = ()) -> Path:
+def _plan(
+    work: Path, mission: Path | None, untipped: tuple[str, ...] = (), radar_aim: str | None = None
+) -> Path:
     """Plan the mission once; the look points at ``untipped`` sites are left out (nobody
-    told the operation about those sites)."""
+    told the operation about those sites); ``radar_aim`` overrides the mission's."""
     from standoff.airspace import Airspace
     from standoff.pipeline import run_plan
     from standoff.plan.demo import DEMO_MISSION_YAML
@@ -76,6 +78,10 @@ def _plan(work: Path, mission: Path | None, untipped: tuple[str, ...] = ()) -> P
     plan = work / "plan"
     plan.mkdir(parents=True, exist_ok=True)
     text = DEMO_MISSION_YAML if mission is None else mission.read_text(encoding="utf-8")
+    if radar_aim is not None:
+        doc = yaml.safe_load(text)
+        doc["radar_aim"] = radar_aim
+        text = yaml.safe_dump(doc, sort_keys=False)
     if untipped:
         doc = yaml.safe_load(text)
         where = {_sites()[name] for name in untipped}
@@ -322,6 +328,12 @@ def main() -> None:
         help="seeds FIRST..FIRST+worlds-1 instead of the demo's seed then 1..worlds-1",
     )
     ap.add_argument("--sweep", choices=("aimed", "stepped"), default="aimed")
+    ap.add_argument(
+        "--radar-aim",
+        choices=("aois", "planned"),
+        default=None,
+        help="the mission's radar_aim: the sector on the AOIs in reach, or the planner's azimuths",
+    )
     ap.add_argument("--no-scans", action="store_true", help="track without scan footprints")
     ap.add_argument(
         "--untipped",
@@ -352,7 +364,11 @@ def main() -> None:
         work = a.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        plan_json = work / "plan" / "plan.json" if a.reanalyse else _plan(work, a.mission, untipped)
+        plan_json = (
+            work / "plan" / "plan.json"
+            if a.reanalyse
+            else _plan(work, a.mission, untipped, a.radar_aim)
+        )
         seeds = (
             [DEMO_SEED, *range(1, a.worlds)]
             if a.first_seed is None
@@ -367,6 +383,7 @@ def main() -> None:
         options = (
             (f" --first-seed {seeds[0]}" if a.first_seed is not None else "")
             + (f" --sweep {a.sweep}" if a.sweep != "aimed" else "")
+            + (f" --radar-aim {a.radar_aim}" if a.radar_aim is not None else "")
             + (" --no-scans" if a.no_scans else "")
             + (f" --untipped {','.join(untipped)}" if untipped else "")
             + (f" --sorties {a.sorties}" if a.sorties is not None else "")

@@ -331,6 +331,7 @@ def plan_summary(plan: MissionPlan, files: dict[str, Path], seconds: float) -> d
                 "radius_m": round(o.radius_m, 1),
                 "on_station_s": round(o.on_station_s, 1),
                 "aoi": list(o.aoi_names),
+                "radar_azimuth_deg": o.radar_azimuth_deg,
             }
             for o in plan.orbits
         ],

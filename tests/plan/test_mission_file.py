@@ -39,6 +39,7 @@ def test_demo_mission_parses() -> None:
         ({"aoi": []}, "aoi"),
         ({"start": "2026-03-20T02:00:00"}, "start"),
         ({"sensors": ["sonar"]}, "unknown sensor profile"),
+        ({"radar_aim": "north"}, "radar_aim"),
     ],
 )
 def test_bad_missions_name_the_field(change: dict[str, object], needle: str) -> None:

@@ -297,3 +297,113 @@ def test_radar_sector_share_is_what_the_aimed_sector_sweeps(
         assert cov.radar_m2 == pytest.approx(cov.covered_m2, rel=0.02)
     eo_only = plan_mission(airspace, parse_mission(_mission(sensors=["eoir"]), source="t"))
     assert all(c.radar_m2 is None for c in eo_only.coverage)
+
+
+def _ring_cells(r0: float, r1: float, step: float = 500.0) -> tuple[Any, Any]:
+    gx, gy = np.meshgrid(np.arange(-r1, r1, step), np.arange(-r1, r1, step))
+    x, y = gx.ravel(), gy.ravel()
+    keep = (np.hypot(x, y) >= r0) & (np.hypot(x, y) <= r1)
+    return x[keep], y[keep]
+
+
+def _circle(x: float, y: float, r: float = 1_500.0) -> Any:
+    a = np.linspace(0.0, 2 * np.pi, 60)
+    return np.column_stack([x + r * np.sin(a), y + r * np.cos(a)])
+
+
+def test_radar_azimuths_turn_orbits_to_what_nobody_else_sees() -> None:
+    """One orbit aims at its cells; two orbits at one place split a ring of cells between
+    them rather than both looking at the same part; a look point in reach is held in the
+    sector even when the cells lie the other way."""
+    from standoff.geo.frame import LocalFrame
+    from standoff.plan.planner import PlannerOptions, _radar_azimuths
+
+    frame = LocalFrame(-111.5, 31.5)
+    req = parse_mission(_mission(look_points=[], radar_aim="planned"), source="t")
+    opt = PlannerOptions()
+    x, y = _ring_cells(6_000.0, 24_000.0)
+    east = x > 4_000.0
+    w = np.ones(len(x))
+    (one,) = _radar_azimuths(req, frame, [_circle(0, 0)], [3600.0], x[east], y[east], w[east], opt)
+    assert one == pytest.approx(90.0, abs=5.0)
+
+    a, b = _radar_azimuths(
+        req, frame, [_circle(0, 0), _circle(0, 0)], [7200.0, 7200.0], x, y, w, opt
+    )
+    assert a is not None
+    assert b is not None
+    apart = abs((a - b + 180.0) % 360.0 - 180.0)
+    assert apart >= 120.0 - opt.radar_step_deg  # the two 120° sectors barely overlap
+
+    west = frame.to_lonlat(-15_000.0, 0.0)
+    tipped = parse_mission(
+        _mission(
+            look_points=[{"name": "tip", "lon_deg": float(west[0]), "lat_deg": float(west[1])}],
+            radar_aim="planned",
+        ),
+        source="t",
+    )
+    (held,) = _radar_azimuths(
+        tipped, frame, [_circle(0, 0)], [3600.0], x[east], y[east], w[east], opt
+    )
+    assert held is not None
+    assert abs((held - 270.0 + 180.0) % 360.0 - 180.0) <= 60.0
+    # An all-round radar, or none: no azimuth to set.
+    wide = parse_mission(
+        _mission(
+            sensors=[{"profile": "gmti", "fov_deg": 360}], look_points=[], radar_aim="planned"
+        ),
+        source="t",
+    )
+    assert _radar_azimuths(wide, frame, [_circle(0, 0)], [3600.0], x, y, w, opt) == [None]
+    eo = parse_mission(_mission(sensors=["eoir"], look_points=[], radar_aim="planned"), source="t")
+    assert _radar_azimuths(eo, frame, [_circle(0, 0)], [3600.0], x, y, w, opt) == [None]
+    # Unless the mission asks for it, the sector stays on the AOIs in reach.
+    default = parse_mission(_mission(look_points=[]), source="t")
+    assert _radar_azimuths(default, frame, [_circle(0, 0)], [3600.0], x, y, w, opt) == [None]
+
+
+def test_demo_radar_azimuths_hold_the_tips_and_sweep_more_than_aiming_at_the_aois(
+    airspace: Airspace, demo_plan: MissionPlan
+) -> None:
+    """With ``radar_aim: planned`` each demo orbit's sector holds the tipped places within
+    the radar's reach, and the planned azimuths sweep more of the AOIs than centring every
+    sector on the AOIs in reach (the default, the demo's plan) does."""
+    import dataclasses
+
+    from standoff.geo.frame import LocalFrame
+    from standoff.plan.planner import _radar_view
+
+    assert all(o.radar_azimuth_deg is None for o in demo_plan.orbits)
+    req = parse_mission(_mission(radar_aim="planned"), source="demo")
+    planned_plan = plan_mission(airspace, req)
+    assert [o.centre_lon_deg for o in planned_plan.orbits] == [
+        o.centre_lon_deg for o in demo_plan.orbits
+    ]  # the same orbits, only the radar aimed otherwise
+    gmti = next(s for s in req.sensors if s.kind == "gmti")
+    reach = gmti.ground_reach_m(req.altitude_m)
+    for o in planned_plan.orbits:
+        assert o.radar_azimuth_deg is not None
+        assert 0.0 <= o.radar_azimuth_deg < 360.0
+        for lp in req.look_points:
+            az, _, d = WGS84.inv(o.centre_lon_deg, o.centre_lat_deg, lp.lon_deg, lp.lat_deg)
+            if d < reach - 2 * o.radius_m:
+                off = abs((az - o.radar_azimuth_deg + 180.0) % 360.0 - 180.0)
+                assert off <= 60.0 + 8.0, (o.name, lp.name)  # 8°: round a 1.6 km circle
+    aims = [o.radar_azimuth_deg for o in planned_plan.orbits]
+    assert len(set(aims)) > 1 or len(aims) == 1
+    frame = LocalFrame(-111.55, 31.45)
+    aoi_xy = [frame.geometry_to_xy(a.geometry) for a in req.aois]
+    planned = _radar_view(req, frame, aoi_xy, list(planned_plan.orbits))
+    centred = _radar_view(
+        req,
+        frame,
+        aoi_xy,
+        [dataclasses.replace(o, radar_azimuth_deg=None) for o in planned_plan.orbits],
+    )
+    assert planned is not None
+    assert centred is not None
+    aois = shapely.union_all(aoi_xy)
+    assert (
+        shapely.intersection(planned, aois).area > 1.05 * shapely.intersection(centred, aois).area
+    )

@@ -128,6 +128,7 @@ def make_plan(
         aoi_names=("aoi-a",),
         lon_deg=o_lon,
         lat_deg=o_lat,
+        radar_azimuth_deg=180.0,  # across the border to the south
     )
     legs = (
         PlanLeg("transit_out", "out", *bounds[0]),

@@ -97,6 +97,10 @@ def _set(doc: dict[str, Any], dotted: str, value: Any) -> None:
         ("orbits.0.radius_m", None, "orbits[0].radius_m"),
         ("orbits.0.clockwise", 1, "orbits[0].clockwise"),
         ("orbits.0.lon_deg", [1.0, "x"], "orbits[0].lon_deg[1]"),
+        ("orbits.0.radar_azimuth_deg", 360.0, "orbits[0].radar_azimuth_deg"),
+        ("orbits.0.radar_azimuth_deg", -5.0, "orbits[0].radar_azimuth_deg"),
+        ("orbits.0.radar_azimuth_deg", "NaN", "orbits[0].radar_azimuth_deg"),
+        ("orbits.0.radar_azimuth_deg", "south", "orbits[0].radar_azimuth_deg"),
         ("legs.1.kind", "loiter", "legs[1].kind"),
         ("coverage.1.reachable", "no", "coverage[1].reachable"),
         ("path_time_s", {"a": 1}, "path_time_s"),
@@ -138,6 +142,21 @@ def test_defaulted_field_may_be_absent(border_plan: MissionPlan, tmp_path: Path)
     doc = _doc(border_plan, tmp_path)
     del doc["greedy_bound"]
     assert read_plan_json(_write(tmp_path, doc)).greedy_bound == pytest.approx(1 - 1 / math.e)
+
+
+def test_radar_azimuth_round_trips_and_older_plans_have_none(
+    border_plan: MissionPlan, tmp_path: Path
+) -> None:
+    """A plan written before the planner set the radar's azimuth reads with None there (the
+    simulator then aims at the AOIs in reach)."""
+    doc = _doc(border_plan, tmp_path)
+    assert all(isinstance(o["radar_azimuth_deg"], float) for o in doc["orbits"])
+    assert [o.radar_azimuth_deg for o in read_plan_json(_write(tmp_path, doc)).orbits] == [
+        o["radar_azimuth_deg"] for o in doc["orbits"]
+    ]
+    for o in doc["orbits"]:
+        del o["radar_azimuth_deg"]
+    assert all(o.radar_azimuth_deg is None for o in read_plan_json(_write(tmp_path, doc)).orbits)
 
 
 def test_not_json_and_not_an_object(tmp_path: Path) -> None:

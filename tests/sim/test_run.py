@@ -273,3 +273,50 @@ def test_the_aircraft_banks_as_the_mission_planned(
     with pytest.raises(InputError) as err:
         prepare(broken, small_scenario)
     assert err.value.field == "extra.aircraft_profile.bank_limit_deg"
+
+
+def test_the_radar_looks_where_the_plan_tasks_it(
+    sim_airspace: Airspace, demo_plan: MissionPlan, small_scenario: Scenario
+) -> None:
+    """With ``radar_aim: planned``, on an orbit the radar's sector is centred on the orbit's
+    planned azimuth, and on the transit out on the AOIs in reach; a plan without azimuths
+    (the default) is centred on the AOIs throughout."""
+    doc = yaml.safe_load(DEMO_MISSION_YAML)
+    doc["radar_aim"] = "planned"
+    tasked = plan_mission(sim_airspace, parse_mission(doc, source="demo"))
+    world = prepare(tasked, small_scenario)
+    leg = next(g for g in tasked.legs if g.kind == "orbit" and g.name == "orbit-1")
+    planned = next(o for o in tasked.orbits if o.name == "orbit-1").radar_azimuth_deg
+    assert planned is not None
+    assert world.flight_offset_s == 0.0  # the small scenario starts with the plan
+    on_orbit: list[float] = []
+    transit: list[float] = []
+    for step in iter_steps(world):
+        if step.footprint is None:
+            continue
+        if leg.start_s <= step.time_s < leg.end_s:
+            on_orbit.append(step.footprint.centre_rad)
+        elif step.time_s < leg.start_s:
+            transit.append(step.footprint.centre_rad)
+    assert len(on_orbit) > 30
+    assert len(transit) > 10
+    off = (np.asarray(on_orbit) - np.radians(planned) + np.pi) % (2 * np.pi) - np.pi
+    assert np.allclose(off, 0.0, atol=1e-12)
+    assert np.all(np.abs(on_orbit) <= np.pi)  # as the AOI-centred sector: (-pi, pi]
+    # On the transit the sector follows the AOIs as the aircraft moves.
+    assert np.ptp(transit) > np.radians(2.0)
+    assert all(o.radar_azimuth_deg is None for o in demo_plan.orbits)
+    untasked = dataclasses.replace(
+        tasked,
+        orbits=tuple(dataclasses.replace(o, radar_azimuth_deg=None) for o in tasked.orbits),
+    )
+    other = prepare(untasked, small_scenario)
+    assert other.radar_azimuths == ()
+    centred = [
+        s.footprint.centre_rad
+        for s in iter_steps(other)
+        if s.footprint is not None and leg.start_s <= s.time_s < leg.end_s
+    ]
+    assert len(centred) == len(on_orbit)
+    off = (np.asarray(centred) - np.radians(planned) + np.pi) % (2 * np.pi) - np.pi
+    assert np.abs(off).max() > np.radians(2.0)

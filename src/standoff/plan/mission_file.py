@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -72,6 +72,10 @@ class MissionRequest:
     max_orbits: int
     source: str
     look_points: tuple[LookPoint, ...] = ()
+    radar_aim: Literal["aois", "planned"] = "aois"
+    """Where the moving-target radar's sector points on each orbit: at the AOIs in reach
+    (``aois``), or at an azimuth per orbit the planner chooses (``planned``: each orbit
+    holds the look points in reach, then covers what the other orbits leave)."""
 
 
 def _default_sensors() -> list[str | dict[str, Any]]:
@@ -108,6 +112,7 @@ class _Mission(BaseModel):
     max_orbits: int = Field(default=4, ge=1, le=12)
     aoi: list[_Aoi] = Field(min_length=1)
     look_points: list[_LookPoint] = Field(default_factory=list, max_length=50)
+    radar_aim: Literal["aois", "planned"] = "aois"
 
     @field_validator("start")
     @classmethod
@@ -259,6 +264,7 @@ def parse_mission(
         max_orbits=model.max_orbits,
         source=source,
         look_points=tuple(looks),
+        radar_aim=model.radar_aim,
     )
 
 

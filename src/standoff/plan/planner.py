@@ -11,14 +11,22 @@ allows, without the aircraft ever coming within the margin of forbidden airspace
    of orbits; a data-dependent bound is reported too).
 4. Transits: shortest legal routes (visibility graph), endurance and reserve checked; time on
    station split across the orbits by what each adds.
-5. The whole nominal path is checked exactly by :func:`standoff.airspace.check_path`; a
+5. With ``radar_aim: planned``, the moving-target radar's azimuth on each orbit: its
+   sector (``fov_deg``) sees less than the ground annulus the orbits were chosen on, so
+   each orbit is given the azimuth that holds the look points in reach and, with the
+   others', best covers the AOIs for the time on station (coordinate ascent over
+   ``radar_step_deg`` steps from the AOIs' centroid, see ``radar_saturation_s``): an orbit
+   whose near AOIs another orbit watches turns to what nobody sees.  By default
+   (``aois``) the sector is centred on the AOIs in reach, which the analysis measures
+   best with today (``benchmarks/README.md``).
+6. The whole nominal path is checked exactly by :func:`standoff.airspace.check_path`; a
    non-conformant plan is a bug that raises, never an output.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +68,15 @@ class PlannerOptions:
     look_share: float = 0.15
     """Share of the time on station given to each look point, on the orbit that first keeps
     it in reach (the rest is shared by the AOI coverage each orbit adds)."""
+    radar_step_deg: float = 5.0
+    """The radar azimuths the planner weighs for each orbit, this far apart."""
+    radar_saturation_s: float = 14_400.0
+    """Watching a place this long earns 1 - 1/e of what watching it all night would: the
+    radar azimuths maximise the priority-weighted sum of 1 - exp(-t / this) over the AOI
+    cells, ``t`` the time on station of the orbits whose sector holds the cell.  Patterns
+    of life and change alerts count passes over the night, so a place one orbit watches for
+    two hours is still worth another's time (with an hour, the demo's orbit-2 turned
+    away from the road to bp-sasabe; ``benchmarks/README.md``)."""
 
 
 def _largest_part_containing(geom: BaseGeometry, point: Point) -> BaseGeometry | None:
@@ -697,6 +714,19 @@ def plan_mission(
                 lat_deg=loop_lat,
             )
         )
+    azimuths = _radar_azimuths(
+        req,
+        frame,
+        [loops[i] for i in order],
+        [o.on_station_s for o in orbit_records],
+        cx[:n_aoi_cells],
+        cy[:n_aoi_cells],
+        cw[:n_aoi_cells],
+        opt,
+    )
+    orbit_records = [
+        replace(o, radar_azimuth_deg=az) for o, az in zip(orbit_records, azimuths, strict=True)
+    ]
     back_xy = np.vstack([back.xy, climb[::-1][1:]]) if len(climb) > 1 else back.xy
     back_speeds = np.concatenate([back.speeds(*v), np.full(len(climb) - 1, v[0])])
     add(back_xy, back_speeds, opt.transit_spacing_m, "transit_back", "to base")
@@ -855,9 +885,9 @@ def _radar_view(
     orbits: list[Orbit],
 ) -> BaseGeometry | None:
     """What the moving-target radar's azimuth sector sweeps from the orbits (local metres):
-    the union of its aimed sectors (``platforms.footprint.aimed_sector``, the simulator's
-    rule) from positions every ``_RADAR_STEP_M`` round each orbit.  None without a
-    moving-target radar."""
+    the union of its sectors (``platforms.footprint.aimed_sector``, the simulator's rule,
+    at each orbit's ``radar_azimuth_deg``) from positions every ``_RADAR_STEP_M`` round
+    each orbit.  None without a moving-target radar."""
     gmti = next((s for s in req.sensors if s.kind == "gmti"), None)
     if gmti is None or not orbits:
         return None
@@ -869,8 +899,106 @@ def _radar_view(
         ox, oy = (np.asarray(v, dtype=np.float64) for v in frame.to_xy(o.lon_deg, o.lat_deg))
         along = np.r_[0.0, np.cumsum(np.hypot(np.diff(ox), np.diff(oy)))]
         s = np.arange(0.0, max(along[-1], 1.0), _RADAR_STEP_M)
+        centre = None if o.radar_azimuth_deg is None else float(np.radians(o.radar_azimuth_deg))
         for x, y in zip(np.interp(s, along, ox), np.interp(s, along, oy), strict=True):
-            aimed = aimed_sector(float(x), float(y), r_min, r_max, half, aois)
+            aimed = aimed_sector(float(x), float(y), r_min, r_max, half, aois, centre)
             if aimed is not None:
                 views.append(aimed[1])
     return shapely.union_all(views) if views else Polygon()
+
+
+def _radar_azimuths(
+    req: MissionRequest,
+    frame: LocalFrame,
+    loops: list[FloatArray],
+    on_station_s: list[float],
+    cx: FloatArray,
+    cy: FloatArray,
+    cw: FloatArray,
+    opt: PlannerOptions,
+) -> list[float | None]:
+    """The moving-target radar's azimuth (degrees) for each orbit (``loops``, local metres).
+
+    First, each orbit's sector holds as many of the request's look points as it can (by
+    priority) all the way round the orbit, within the radar's reach: the places a partner
+    named are where the traffic worth following starts, and the camera cannot follow it.
+    Among those azimuths, coordinate ascent on ``sum(cw * (1 - exp(-t / tau)))`` over the
+    AOI cells (``cx``, ``cy``, ``cw``; ``tau`` is ``radar_saturation_s``), ``t`` the time on
+    station of the orbits whose sector holds the cell (seen from any position every
+    ``_RADAR_STEP_M`` round the orbit), starting from each orbit's azimuth to the centroid
+    of the cells in reach and keeping an azimuth unless another is better.  None for every
+    orbit unless the request asks for it (``radar_aim: planned``), and without a
+    moving-target radar or with an all-round one."""
+    gmti = next((s for s in req.sensors if s.kind == "gmti"), None)
+    if req.radar_aim != "planned" or gmti is None or gmti.half_fov_rad >= np.pi:
+        return [None] * len(loops)
+    if not loops or len(cx) == 0:
+        return [None] * len(loops)
+    r_min, r_max = gmti.ground_min_m(req.altitude_m), gmti.ground_reach_m(req.altitude_m)
+    half = gmti.half_fov_rad
+    n_bins = max(1, round(360.0 / opt.radar_step_deg))
+    centres = np.arange(n_bins) * (2.0 * np.pi / n_bins)
+    if req.look_points:
+        lx, ly = frame.to_xy(
+            [lp.lon_deg for lp in req.look_points], [lp.lat_deg for lp in req.look_points]
+        )
+        px_all = np.concatenate([cx, np.atleast_1d(lx)])
+        py_all = np.concatenate([cy, np.atleast_1d(ly)])
+    else:
+        px_all, py_all = cx, cy
+    looks_w = np.asarray([lp.priority for lp in req.look_points], dtype=np.float64)
+    n = len(cx)
+    seen: list[npt.NDArray[np.bool_]] = []  # per orbit: (azimuth, cell) held in the sector
+    held_looks: list[FloatArray] = []  # per orbit and azimuth: the look points' priority held
+    start: list[int] = []
+    for loop in loops:
+        along = np.r_[0.0, np.cumsum(np.hypot(np.diff(loop[:, 0]), np.diff(loop[:, 1])))]
+        s = np.arange(0.0, max(along[-1], 1.0), _RADAR_STEP_M)
+        px, py = np.interp(s, along, loop[:, 0]), np.interp(s, along, loop[:, 1])
+        held = np.zeros((n_bins, n), dtype=bool)  # from some position round the orbit
+        kept = np.ones((n_bins, len(px_all) - n), dtype=bool)  # from every position
+        for x, y in zip(px, py, strict=True):
+            d = np.hypot(px_all - x, py_all - y)
+            inside = (d >= r_min) & (d <= r_max)
+            az = np.arctan2(px_all - x, py_all - y)
+            near = np.flatnonzero(inside[:n])
+            off = np.abs((az[None, near] - centres[:, None] + np.pi) % (2.0 * np.pi) - np.pi)
+            held[:, near] |= off <= half
+            off = np.abs((az[None, n:] - centres[:, None] + np.pi) % (2.0 * np.pi) - np.pi)
+            kept &= (off <= half) & inside[None, n:]
+        seen.append(held)
+        held_looks.append(kept.astype(np.float64) @ looks_w)
+        mid_x, mid_y = float(loop[:, 0].mean()), float(loop[:, 1].mean())
+        d = np.hypot(cx - mid_x, cy - mid_y)
+        inside = (d >= r_min) & (d <= r_max)
+        if inside.any():
+            az0 = np.arctan2(cx[inside].mean() - mid_x, cy[inside].mean() - mid_y)
+            start.append(round(float(az0 % (2.0 * np.pi)) / (2.0 * np.pi) * n_bins) % n_bins)
+        else:
+            start.append(0)
+    t_on = np.asarray(on_station_s, dtype=np.float64)
+    tau = opt.radar_saturation_s
+    # Look points first: the best count held; only azimuths holding it are weighed.
+    allowed = [h >= h.max() - 1e-9 for h in held_looks]
+    pick = [k if ok[k] else int(np.argmax(ok)) for k, ok in zip(start, allowed, strict=True)]
+
+    def watched(skip: int) -> FloatArray:
+        t = np.zeros(len(cx))
+        for j, k in enumerate(pick):
+            if j != skip:
+                t += seen[j][k] * t_on[j]
+        return t
+
+    for _ in range(10):  # a handful of orbits settle in two or three rounds
+        changed = False
+        for i in range(len(loops)):
+            rest = watched(i)
+            value = (cw * -np.expm1(-(rest[None, :] + seen[i] * t_on[i]) / tau)).sum(axis=1)
+            value[~allowed[i]] = -np.inf
+            best = int(np.argmax(value))
+            if value[best] > value[pick[i]] * (1.0 + 1e-9):
+                pick[i] = best
+                changed = True
+        if not changed:
+            break
+    return [round(float(np.degrees(centres[k])), 6) % 360.0 for k in pick]

@@ -2,8 +2,10 @@
 
 One rule for the planner and the simulator: from ``(x, y)`` (local metres) the radar sees
 the ground annulus [``r_min``, ``r_max``]; with areas of interest it aims its azimuth
-sector (``half`` radians either side) at the centroid of the AOIs inside the annulus and
-looks at the AOIs within that sector.  Azimuths are clockwise from north.
+sector (``half`` radians either side) at the azimuth the plan gives the orbit being flown
+(``Orbit.radar_azimuth_deg``), or, without one (a transit, or a plan without it), at the
+centroid of the AOIs inside the annulus, and looks at the AOIs within that sector.
+Azimuths are clockwise from north.
 """
 
 from __future__ import annotations
@@ -33,14 +35,26 @@ def sector_polygon(
 
 
 def aimed_sector(
-    x_m: float, y_m: float, r_min: float, r_max: float, half: float, aois: BaseGeometry
+    x_m: float,
+    y_m: float,
+    r_min: float,
+    r_max: float,
+    half: float,
+    aois: BaseGeometry,
+    centre: float | None = None,
 ) -> tuple[float, BaseGeometry] | None:
     """The sector's centre azimuth and the part of ``aois`` it sees from ``(x_m, y_m)``;
-    None when no AOI lies within the annulus (or the sector sees none of it)."""
+    None when no AOI lies within the annulus (or the sector sees none of it).  The sector
+    is centred on ``centre`` (radians) when given, else on the AOIs inside the annulus."""
+    if centre is not None and half < np.pi:
+        seen = shapely.intersection(aois, sector_polygon(x_m, y_m, r_min, r_max, centre, half))
+        return None if seen.is_empty or seen.area <= 0 else (float(centre), seen)
     ring = sector_polygon(x_m, y_m, r_min, r_max, 0.0, np.pi)
     visible = shapely.intersection(aois, ring)
     if visible.is_empty or visible.area <= 0:
         return None
+    if centre is not None:
+        return float(centre), visible
     c = visible.centroid
     centre = float(np.arctan2(c.x - x_m, c.y - y_m))
     if half < np.pi:

@@ -80,6 +80,7 @@ def path_feature_collection(plan: MissionPlan, *, include_base: bool = True) -> 
                     "clockwise": orbit.clockwise,
                     "on_station_s": float(orbit.on_station_s),
                     "aoi_names": list(orbit.aoi_names),
+                    "radar_azimuth_deg": orbit.radar_azimuth_deg,
                 },
             }
         )

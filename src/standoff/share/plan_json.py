@@ -184,6 +184,9 @@ def _check_plan(plan: MissionPlan, dec: _Decoder) -> None:
     for i, o in enumerate(plan.orbits):
         if len(o.lon_deg) != len(o.lat_deg):
             raise dec.fail("lon_deg and lat_deg differ in length", f"orbits[{i}]")
+        az = o.radar_azimuth_deg
+        if az is not None and not 0.0 <= az < 360.0:
+            raise dec.fail("expected degrees in [0, 360)", f"orbits[{i}].radar_azimuth_deg", az)
     lons = [plan.path_lon_deg, *(o.lon_deg for o in plan.orbits)]
     lats = [plan.path_lat_deg, *(o.lat_deg for o in plan.orbits)]
     if any(np.any(np.abs(a) > 180) for a in lons) or any(np.any(np.abs(a) > 90) for a in lats):

@@ -89,6 +89,17 @@ class SimWorld:
     ``flight_offset_s``): the plan flown again (the same flown path,
     the same wind) ``flight.sortie_every_s`` after the one before."""
 
+    radar_azimuths: tuple[tuple[float, float, float], ...] = ()
+    """The plan's radar tasking: (start, end, sector centre in radians) of each orbit with
+    a ``radar_azimuth_deg``, in plan seconds; elsewhere the sector is centred on the AOIs."""
+
+    def radar_centre(self, plan_s: float) -> float | None:
+        """The radar sector's centre the plan sets at ``plan_s`` (None: aim at the AOIs)."""
+        for start, end, centre in self.radar_azimuths:
+            if start <= plan_s < end:
+                return centre
+        return None
+
     @property
     def flight_time_s(self) -> FloatArray:
         """The first sortie's flown fixes' times in scenario seconds."""
@@ -251,7 +262,20 @@ def prepare(
         vehicles=scenario.traffic.vehicles if vehicles is None else vehicles,
         aois_xy=aois_xy,
         sortie_start_s=starts,
+        radar_azimuths=_radar_tasking(plan),
     )
+
+
+def _radar_tasking(plan: MissionPlan) -> tuple[tuple[float, float, float], ...]:
+    """(start, end, centre) of each orbit leg whose orbit sets the radar's azimuth."""
+    azimuth = {o.name: o.radar_azimuth_deg for o in plan.orbits}
+    out: list[tuple[float, float, float]] = []
+    for leg in plan.legs:
+        az = azimuth.get(leg.name) if leg.kind == "orbit" else None
+        if az is not None:
+            centre = (float(np.radians(az)) + np.pi) % (2.0 * np.pi) - np.pi  # as arctan2 gives
+            out.append((leg.start_s, leg.end_s, centre))
+    return tuple(out)
 
 
 def _ms(value_s: float) -> int:
@@ -312,7 +336,7 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
         else:
             tt = ax = ay = 0.0
         if airborne and "gmti" in due and world.gmti is not None:
-            look = Look(ax, ay, alt, world.aim_x_m, world.aim_y_m)
+            look = Look(ax, ay, alt, world.aim_x_m, world.aim_y_m, world.radar_centre(tt))
             # Every sortie flies the same path at the same offsets from its start, so an
             # aimed sector's footprint (a polygon clip, most of a scan's cost) is computed
             # once per position of the path and met again on the later sorties.
@@ -791,7 +815,9 @@ def simulate(
             "gmti": (
                 "steps its azimuth sector across the plan's AOIs within reach, one step per scan"
                 if scenario.gmti.sweep == "stepped"
-                else "scans the plan's AOIs within reach and the azimuth sector"
+                else "scans the plan's AOIs within reach and the azimuth sector, centred on "
+                "each orbit's radar_azimuth_deg (on transits, and in plans without one, on "
+                "the AOIs in reach)"
             )
             if world.aois_xy is not None
             else "scans the azimuth sector centred on the look point (the plan has no AOI)",

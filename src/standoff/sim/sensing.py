@@ -5,7 +5,8 @@ taken as the plan's altitude.  Ground reach comes from ``SensorSpec.ground_reach
 (spherical Earth).  Positions are metres in the run's local frame.
 
 GMTI (per scan): the radar scans the plan's AOIs.  Its footprint is the ground annulus
-[reach_min, reach_max] within an azimuth sector of ``fov_deg`` centred on the part of the
+[reach_min, reach_max] within an azimuth sector of ``fov_deg`` centred on the azimuth the
+plan gives the orbit being flown (``Look.centre_rad``), or without one on the part of the
 AOIs inside the annulus (on the look point when the plan carries no AOI), intersected with
 the AOIs; with a stepped sweep (scenario ``gmti.sweep: stepped``) successive scans step
 the sector across the AOIs in reach instead.  A mover inside is detected with probability
@@ -79,13 +80,16 @@ class SensorReturns:
 
 @dataclass(frozen=True, slots=True)
 class Look:
-    """Where the aircraft is and where the sensor looks."""
+    """Where the aircraft is and where the sensor looks: at the aim point, or for the
+    moving-target radar along ``centre_rad`` when the plan sets its azimuth."""
 
     x_m: float
     y_m: float
     alt_m: float
     aim_x_m: float
     aim_y_m: float
+    centre_rad: float | None = None
+    """The radar sector's centre (true azimuth, radians) the plan sets for this time."""
 
 
 def gmti_pd(
@@ -125,19 +129,24 @@ def gmti_footprint(
     """Where a scan from ``look`` falls: on the AOIs within reach (None when none is), or on
     the sector centred on the look point when ``aois`` is None.  With ``step`` (a stepped
     sweep), the sector of that scan of the sweep across the AOIs
-    (:func:`~standoff.platforms.footprint.swept_sector`); else centred on them."""
+    (:func:`~standoff.platforms.footprint.swept_sector`); else centred on
+    ``look.centre_rad`` when set, or on the AOIs."""
     h = look.alt_m
     r_max = spec.ground_reach_m(h)
     r_min = spec.ground_min_m(h)
     half = spec.half_fov_rad
     if aois is None:
-        centre = float(np.arctan2(look.aim_x_m - look.x_m, look.aim_y_m - look.y_m))
+        centre = (
+            float(np.arctan2(look.aim_x_m - look.x_m, look.aim_y_m - look.y_m))
+            if look.centre_rad is None
+            else look.centre_rad
+        )
         area = half * (r_max**2 - r_min**2)
         return GmtiFootprint(r_min, r_max, centre, half, None, float(area))
     if step is not None:
         aimed = swept_sector(look.x_m, look.y_m, r_min, r_max, half, aois, step)
     else:
-        aimed = aimed_sector(look.x_m, look.y_m, r_min, r_max, half, aois)
+        aimed = aimed_sector(look.x_m, look.y_m, r_min, r_max, half, aois, look.centre_rad)
     if aimed is None:
         return None
     centre, visible = aimed
