@@ -49,9 +49,10 @@ class Orbit:
     """The orbit as a closed densified loop (first point repeated last)."""
     lat_deg: FloatArray
     radar_azimuth_deg: float | None = None
-    """Where the moving-target radar's azimuth sector is centred while on this orbit (true
-    azimuth from the aircraft, degrees in [0, 360)), when the mission asks the planner to
-    aim it (``radar_aim: planned``); None: the sector is centred on the AOIs in reach."""
+    """Where the moving-target radar's azimuth sector is centred while on this orbit (a
+    true azimuth at the orbit's centre, degrees in [0, 360)), when the mission asks the
+    planner to aim it (``radar_aim: planned``); None: the sector is centred on the AOIs in
+    reach."""
 
     @property
     def kind(self) -> Literal["racetrack", "circle"]:

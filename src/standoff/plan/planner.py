@@ -899,7 +899,13 @@ def _radar_view(
         ox, oy = (np.asarray(v, dtype=np.float64) for v in frame.to_xy(o.lon_deg, o.lat_deg))
         along = np.r_[0.0, np.cumsum(np.hypot(np.diff(ox), np.diff(oy)))]
         s = np.arange(0.0, max(along[-1], 1.0), _RADAR_STEP_M)
-        centre = None if o.radar_azimuth_deg is None else float(np.radians(o.radar_azimuth_deg))
+        centre = (
+            None
+            if o.radar_azimuth_deg is None
+            else float(
+                frame.frame_azimuth_rad(o.centre_lon_deg, o.centre_lat_deg, o.radar_azimuth_deg)
+            )
+        )
         for x, y in zip(np.interp(s, along, ox), np.interp(s, along, oy), strict=True):
             aimed = aimed_sector(float(x), float(y), r_min, r_max, half, aois, centre)
             if aimed is not None:
@@ -917,7 +923,8 @@ def _radar_azimuths(
     cw: FloatArray,
     opt: PlannerOptions,
 ) -> list[float | None]:
-    """The moving-target radar's azimuth (degrees) for each orbit (``loops``, local metres).
+    """The moving-target radar's azimuth for each orbit (``loops``, local metres), as a true
+    azimuth at the orbit's centre (degrees).
 
     First, each orbit's sector holds as many of the request's look points as it can (by
     priority) all the way round the orbit, within the radar's reach: the places a partner
@@ -1001,4 +1008,9 @@ def _radar_azimuths(
                 changed = True
         if not changed:
             break
-    return [round(float(np.degrees(centres[k])), 6) % 360.0 for k in pick]
+    # As true azimuths at each orbit's centre (the frame's north is not true north there).
+    out: list[float | None] = []
+    for loop, k in zip(loops, pick, strict=True):
+        true = frame.true_azimuth_deg(loop[:, 0].mean(), loop[:, 1].mean(), centres[k])
+        out.append(round(float(true) % 360.0, 3) % 360.0)
+    return out

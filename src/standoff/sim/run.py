@@ -90,8 +90,9 @@ class SimWorld:
     the same wind) ``flight.sortie_every_s`` after the one before."""
 
     radar_azimuths: tuple[tuple[float, float, float], ...] = ()
-    """The plan's radar tasking: (start, end, sector centre in radians) of each orbit with
-    a ``radar_azimuth_deg``, in plan seconds; elsewhere the sector is centred on the AOIs."""
+    """The plan's radar tasking: (start, end, sector centre: a direction of ``frame`` in
+    radians) of each orbit with a ``radar_azimuth_deg``, in plan seconds; elsewhere the
+    sector is centred on the AOIs."""
 
     def radar_centre(self, plan_s: float) -> float | None:
         """The radar sector's centre the plan sets at ``plan_s`` (None: aim at the AOIs)."""
@@ -262,20 +263,23 @@ def prepare(
         vehicles=scenario.traffic.vehicles if vehicles is None else vehicles,
         aois_xy=aois_xy,
         sortie_start_s=starts,
-        radar_azimuths=_radar_tasking(plan),
+        radar_azimuths=_radar_tasking(plan, frame),
     )
 
 
-def _radar_tasking(plan: MissionPlan) -> tuple[tuple[float, float, float], ...]:
-    """(start, end, centre) of each orbit leg whose orbit sets the radar's azimuth."""
-    azimuth = {o.name: o.radar_azimuth_deg for o in plan.orbits}
-    out: list[tuple[float, float, float]] = []
-    for leg in plan.legs:
-        az = azimuth.get(leg.name) if leg.kind == "orbit" else None
-        if az is not None:
-            centre = (float(np.radians(az)) + np.pi) % (2.0 * np.pi) - np.pi  # as arctan2 gives
-            out.append((leg.start_s, leg.end_s, centre))
-    return tuple(out)
+def _radar_tasking(plan: MissionPlan, frame: LocalFrame) -> tuple[tuple[float, float, float], ...]:
+    """(start, end, centre) of each orbit leg whose orbit sets the radar's azimuth: the
+    plan's true azimuth at the orbit's centre as a direction of the run's frame."""
+    centre = {
+        o.name: float(frame.frame_azimuth_rad(o.centre_lon_deg, o.centre_lat_deg, az))
+        for o in plan.orbits
+        if (az := o.radar_azimuth_deg) is not None
+    }
+    return tuple(
+        (leg.start_s, leg.end_s, centre[leg.name])
+        for leg in plan.legs
+        if leg.kind == "orbit" and leg.name in centre
+    )
 
 
 def _ms(value_s: float) -> int:
