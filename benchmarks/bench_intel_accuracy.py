@@ -78,12 +78,10 @@ def _plan(
     plan = work / "plan"
     plan.mkdir(parents=True, exist_ok=True)
     text = DEMO_MISSION_YAML if mission is None else mission.read_text(encoding="utf-8")
-    if radar_aim is not None:
+    if radar_aim is not None or untipped:
         doc = yaml.safe_load(text)
-        doc["radar_aim"] = radar_aim
-        text = yaml.safe_dump(doc, sort_keys=False)
-    if untipped:
-        doc = yaml.safe_load(text)
+        if radar_aim is not None:
+            doc["radar_aim"] = radar_aim
         where = {_sites()[name] for name in untipped}
         doc["look_points"] = [
             lp

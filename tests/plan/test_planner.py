@@ -306,9 +306,16 @@ def _ring_cells(r0: float, r1: float, step: float = 500.0) -> tuple[Any, Any]:
     return x[keep], y[keep]
 
 
-def _circle(x: float, y: float, r: float = 1_500.0) -> Any:
+def _circle(frame: Any, on_station_s: float, r: float = 1_500.0) -> Any:
+    """A circle orbit of radius ``r`` round ``frame``'s origin, ``on_station_s`` on it."""
+    from standoff.domain.mission import Orbit
+
     a = np.linspace(0.0, 2 * np.pi, 60)
-    return np.column_stack([x + r * np.sin(a), y + r * np.cos(a)])
+    lon, lat = frame.to_lonlat(r * np.sin(a), r * np.cos(a))
+    return Orbit(
+        "orbit", frame.lon0_deg, frame.lat0_deg, 0.0, 0.0, r, 7600.0, True, on_station_s, (),
+        lon, lat,
+    )  # fmt: skip
 
 
 def test_radar_azimuths_turn_orbits_to_what_nobody_else_sees() -> None:
@@ -324,11 +331,11 @@ def test_radar_azimuths_turn_orbits_to_what_nobody_else_sees() -> None:
     x, y = _ring_cells(6_000.0, 24_000.0)
     east = x > 4_000.0
     w = np.ones(len(x))
-    (one,) = _radar_azimuths(req, frame, [_circle(0, 0)], [3600.0], x[east], y[east], w[east], opt)
+    (one,) = _radar_azimuths(req, frame, [_circle(frame, 3600.0)], x[east], y[east], w[east], opt)
     assert one == pytest.approx(90.0, abs=5.0)
 
     a, b = _radar_azimuths(
-        req, frame, [_circle(0, 0), _circle(0, 0)], [7200.0, 7200.0], x, y, w, opt
+        req, frame, [_circle(frame, 7200.0), _circle(frame, 7200.0)], x, y, w, opt
     )
     assert a is not None
     assert b is not None
@@ -344,7 +351,7 @@ def test_radar_azimuths_turn_orbits_to_what_nobody_else_sees() -> None:
         source="t",
     )
     (held,) = _radar_azimuths(
-        tipped, frame, [_circle(0, 0)], [3600.0], x[east], y[east], w[east], opt
+        tipped, frame, [_circle(frame, 3600.0)], x[east], y[east], w[east], opt
     )
     assert held is not None
     assert abs((held - 270.0 + 180.0) % 360.0 - 180.0) <= 60.0
@@ -355,12 +362,12 @@ def test_radar_azimuths_turn_orbits_to_what_nobody_else_sees() -> None:
         ),
         source="t",
     )
-    assert _radar_azimuths(wide, frame, [_circle(0, 0)], [3600.0], x, y, w, opt) == [None]
+    assert _radar_azimuths(wide, frame, [_circle(frame, 3600.0)], x, y, w, opt) == [None]
     eo = parse_mission(_mission(sensors=["eoir"], look_points=[], radar_aim="planned"), source="t")
-    assert _radar_azimuths(eo, frame, [_circle(0, 0)], [3600.0], x, y, w, opt) == [None]
+    assert _radar_azimuths(eo, frame, [_circle(frame, 3600.0)], x, y, w, opt) == [None]
     # Unless the mission asks for it, the sector stays on the AOIs in reach.
     default = parse_mission(_mission(look_points=[]), source="t")
-    assert _radar_azimuths(default, frame, [_circle(0, 0)], [3600.0], x, y, w, opt) == [None]
+    assert _radar_azimuths(default, frame, [_circle(frame, 3600.0)], x, y, w, opt) == [None]
 
 
 def test_demo_radar_azimuths_hold_the_tips_and_sweep_more_than_aiming_at_the_aois(

@@ -37,6 +37,7 @@ from shapely.ops import nearest_points
 
 from standoff.airspace import Airspace, FlightPath, check_path
 from standoff.core.errors import AirspaceViolation, InfeasiblePlan
+from standoff.domain.detections import in_sector
 from standoff.domain.mission import AoiCoverage, MissionPlan, Orbit, PlanLeg
 from standoff.geo.frame import LocalFrame
 from standoff.geo.geodesy import WGS84, geodesic_interpolate
@@ -715,14 +716,7 @@ def plan_mission(
             )
         )
     azimuths = _radar_azimuths(
-        req,
-        frame,
-        [loops[i] for i in order],
-        [o.on_station_s for o in orbit_records],
-        cx[:n_aoi_cells],
-        cy[:n_aoi_cells],
-        cw[:n_aoi_cells],
-        opt,
+        req, frame, orbit_records, cx[:n_aoi_cells], cy[:n_aoi_cells], cw[:n_aoi_cells], opt
     )
     orbit_records = [
         replace(o, radar_azimuth_deg=az) for o, az in zip(orbit_records, azimuths, strict=True)
@@ -878,6 +872,15 @@ def _look_point_report(
     return out
 
 
+def _orbit_positions(frame: LocalFrame, orbit: Orbit) -> tuple[FloatArray, FloatArray]:
+    """Positions every ``_RADAR_STEP_M`` round ``orbit`` (local metres), from which the
+    radar's sweep is drawn."""
+    ox, oy = (np.asarray(v, dtype=np.float64) for v in frame.to_xy(orbit.lon_deg, orbit.lat_deg))
+    along = np.r_[0.0, np.cumsum(np.hypot(np.diff(ox), np.diff(oy)))]
+    s = np.arange(0.0, max(along[-1], 1.0), _RADAR_STEP_M)
+    return np.interp(s, along, ox), np.interp(s, along, oy)
+
+
 def _radar_view(
     req: MissionRequest,
     frame: LocalFrame,
@@ -896,9 +899,6 @@ def _radar_view(
     half = gmti.half_fov_rad
     views: list[BaseGeometry] = []
     for o in orbits:  # a handful of orbits, tens of positions each
-        ox, oy = (np.asarray(v, dtype=np.float64) for v in frame.to_xy(o.lon_deg, o.lat_deg))
-        along = np.r_[0.0, np.cumsum(np.hypot(np.diff(ox), np.diff(oy)))]
-        s = np.arange(0.0, max(along[-1], 1.0), _RADAR_STEP_M)
         centre = (
             None
             if o.radar_azimuth_deg is None
@@ -906,7 +906,7 @@ def _radar_view(
                 frame.frame_azimuth_rad(o.centre_lon_deg, o.centre_lat_deg, o.radar_azimuth_deg)
             )
         )
-        for x, y in zip(np.interp(s, along, ox), np.interp(s, along, oy), strict=True):
+        for x, y in zip(*_orbit_positions(frame, o), strict=True):
             aimed = aimed_sector(float(x), float(y), r_min, r_max, half, aois, centre)
             if aimed is not None:
                 views.append(aimed[1])
@@ -916,15 +916,14 @@ def _radar_view(
 def _radar_azimuths(
     req: MissionRequest,
     frame: LocalFrame,
-    loops: list[FloatArray],
-    on_station_s: list[float],
+    orbits: list[Orbit],
     cx: FloatArray,
     cy: FloatArray,
     cw: FloatArray,
     opt: PlannerOptions,
 ) -> list[float | None]:
-    """The moving-target radar's azimuth for each orbit (``loops``, local metres), as a true
-    azimuth at the orbit's centre (degrees).
+    """The moving-target radar's azimuth for each of ``orbits``, as a true azimuth at the
+    orbit's centre (degrees).
 
     First, each orbit's sector holds as many of the request's look points as it can (by
     priority) all the way round the orbit, within the radar's reach: the places a partner
@@ -937,10 +936,9 @@ def _radar_azimuths(
     orbit unless the request asks for it (``radar_aim: planned``), and without a
     moving-target radar or with an all-round one."""
     gmti = next((s for s in req.sensors if s.kind == "gmti"), None)
-    if req.radar_aim != "planned" or gmti is None or gmti.half_fov_rad >= np.pi:
-        return [None] * len(loops)
-    if not loops or len(cx) == 0:
-        return [None] * len(loops)
+    aimed = req.radar_aim == "planned" and bool(orbits) and len(cx) > 0
+    if gmti is None or gmti.half_fov_rad >= np.pi or not aimed:
+        return [None] * len(orbits)
     r_min, r_max = gmti.ground_min_m(req.altitude_m), gmti.ground_reach_m(req.altitude_m)
     half = gmti.half_fov_rad
     n_bins = max(1, round(360.0 / opt.radar_step_deg))
@@ -958,24 +956,19 @@ def _radar_azimuths(
     seen: list[npt.NDArray[np.bool_]] = []  # per orbit: (azimuth, cell) held in the sector
     held_looks: list[FloatArray] = []  # per orbit and azimuth: the look points' priority held
     start: list[int] = []
-    for loop in loops:
-        along = np.r_[0.0, np.cumsum(np.hypot(np.diff(loop[:, 0]), np.diff(loop[:, 1])))]
-        s = np.arange(0.0, max(along[-1], 1.0), _RADAR_STEP_M)
-        px, py = np.interp(s, along, loop[:, 0]), np.interp(s, along, loop[:, 1])
+    loops = (frame.to_xy(o.lon_deg, o.lat_deg) for o in orbits)
+    mids = [(float(np.mean(x)), float(np.mean(y))) for x, y in loops]  # the loops' means
+    for o, (mid_x, mid_y) in zip(orbits, mids, strict=True):
         held = np.zeros((n_bins, n), dtype=bool)  # from some position round the orbit
         kept = np.ones((n_bins, len(px_all) - n), dtype=bool)  # from every position
-        for x, y in zip(px, py, strict=True):
-            d = np.hypot(px_all - x, py_all - y)
-            inside = (d >= r_min) & (d <= r_max)
-            az = np.arctan2(px_all - x, py_all - y)
-            near = np.flatnonzero(inside[:n])
-            off = np.abs((az[None, near] - centres[:, None] + np.pi) % (2.0 * np.pi) - np.pi)
-            held[:, near] |= off <= half
-            off = np.abs((az[None, n:] - centres[:, None] + np.pi) % (2.0 * np.pi) - np.pi)
-            kept &= (off <= half) & inside[None, n:]
+        for x, y in zip(*_orbit_positions(frame, o), strict=True):
+            inside = in_sector(
+                px_all[None, :] - x, py_all[None, :] - y, r_min, r_max, centres[:, None], half
+            )
+            held |= inside[:, :n]
+            kept &= inside[:, n:]
         seen.append(held)
         held_looks.append(kept.astype(np.float64) @ looks_w)
-        mid_x, mid_y = float(loop[:, 0].mean()), float(loop[:, 1].mean())
         d = np.hypot(cx - mid_x, cy - mid_y)
         inside = (d >= r_min) & (d <= r_max)
         if inside.any():
@@ -983,7 +976,7 @@ def _radar_azimuths(
             start.append(round(float(az0 % (2.0 * np.pi)) / (2.0 * np.pi) * n_bins) % n_bins)
         else:
             start.append(0)
-    t_on = np.asarray(on_station_s, dtype=np.float64)
+    t_on = np.asarray([o.on_station_s for o in orbits], dtype=np.float64)
     tau = opt.radar_saturation_s
     # Look points first: the best count held; only azimuths holding it are weighed.
     allowed = [h >= h.max() - 1e-9 for h in held_looks]
@@ -998,7 +991,7 @@ def _radar_azimuths(
 
     for _ in range(10):  # a handful of orbits settle in two or three rounds
         changed = False
-        for i in range(len(loops)):
+        for i in range(len(orbits)):
             rest = watched(i)
             value = (cw * -np.expm1(-(rest[None, :] + seen[i] * t_on[i]) / tau)).sum(axis=1)
             value[~allowed[i]] = -np.inf
@@ -1010,7 +1003,7 @@ def _radar_azimuths(
             break
     # As true azimuths at each orbit's centre (the frame's north is not true north there).
     out: list[float | None] = []
-    for loop, k in zip(loops, pick, strict=True):
-        true = frame.true_azimuth_deg(loop[:, 0].mean(), loop[:, 1].mean(), centres[k])
+    for (mid_x, mid_y), k in zip(mids, pick, strict=True):
+        true = frame.true_azimuth_deg(mid_x, mid_y, centres[k])
         out.append(round(float(true) % 360.0, 3) % 360.0)
     return out

@@ -34,6 +34,14 @@ def sector_polygon(
     return Polygon(np.vstack([outer, inner]))
 
 
+def _in_reach(
+    x_m: float, y_m: float, r_min: float, r_max: float, aois: BaseGeometry
+) -> BaseGeometry | None:
+    """The part of ``aois`` in the ground annulus around ``(x_m, y_m)`` (None: none)."""
+    visible = shapely.intersection(aois, sector_polygon(x_m, y_m, r_min, r_max, 0.0, np.pi))
+    return None if visible.is_empty or visible.area <= 0 else visible
+
+
 def aimed_sector(
     x_m: float,
     y_m: float,
@@ -46,24 +54,17 @@ def aimed_sector(
     """The sector's centre azimuth and the part of ``aois`` it sees from ``(x_m, y_m)``;
     None when no AOI lies within the annulus (or the sector sees none of it).  The sector
     is centred on ``centre`` (radians) when given, else on the AOIs inside the annulus."""
-    if centre is not None and half < np.pi:
-        seen = shapely.intersection(aois, sector_polygon(x_m, y_m, r_min, r_max, centre, half))
-        return None if seen.is_empty or seen.area <= 0 else (float(centre), seen)
-    ring = sector_polygon(x_m, y_m, r_min, r_max, 0.0, np.pi)
-    visible = shapely.intersection(aois, ring)
-    if visible.is_empty or visible.area <= 0:
-        return None
-    if centre is not None:
-        return float(centre), visible
-    c = visible.centroid
-    centre = float(np.arctan2(c.x - x_m, c.y - y_m))
-    if half < np.pi:
-        visible = shapely.intersection(
-            visible, sector_polygon(x_m, y_m, r_min, r_max, centre, half)
-        )
-        if visible.is_empty or visible.area <= 0:
+    if centre is None or half >= np.pi:
+        aois = _in_reach(x_m, y_m, r_min, r_max, aois)
+        if aois is None:
             return None
-    return centre, visible
+        if centre is None:
+            c = aois.centroid
+            centre = float(np.arctan2(c.x - x_m, c.y - y_m))
+        if half >= np.pi:
+            return float(centre), aois
+    seen = shapely.intersection(aois, sector_polygon(x_m, y_m, r_min, r_max, centre, half))
+    return None if seen.is_empty or seen.area <= 0 else (float(centre), seen)
 
 
 def swept_sector(
@@ -76,9 +77,8 @@ def swept_sector(
     ``n = ceil(arc / (2 half))`` sectors cover it, the first and last flush with its ends,
     and scan ``step`` looks through sector ``step mod n``, so a place is revisited every
     ``n`` scans.  With ``n = 1`` the sector is centred on the arc."""
-    ring = sector_polygon(x_m, y_m, r_min, r_max, 0.0, np.pi)
-    visible = shapely.intersection(aois, ring)
-    if visible.is_empty or visible.area <= 0:
+    visible = _in_reach(x_m, y_m, r_min, r_max, aois)
+    if visible is None:
         return None
     pts = shapely.get_coordinates(shapely.segmentize(visible, max(r_max * 0.02, 1.0)))
     az = np.sort(np.arctan2(pts[:, 0] - x_m, pts[:, 1] - y_m) % (2.0 * np.pi))

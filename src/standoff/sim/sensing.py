@@ -89,7 +89,9 @@ class Look:
     aim_x_m: float
     aim_y_m: float
     centre_rad: float | None = None
-    """The radar sector's centre (true azimuth, radians) the plan sets for this time."""
+    """The radar sector's centre the plan sets for this time: a direction of the run's
+    frame, radians clockwise from its y axis (the simulator converts the plan's true
+    azimuth)."""
 
 
 def gmti_pd(
