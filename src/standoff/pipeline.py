@@ -406,9 +406,42 @@ def _demo_plan(
     console.print(coverage_table(summary["aoi"], title="Coverage"))
     for line in look_point_lines(plan.extra.get("look_points", [])):
         console.print(line)
+    planned_aim = _demo_planned_aim(airspace, plan, console)
     return {
         "folder": str(stage),
         **{k: v for k, v in summary.items() if k in ("min_clearance_m", "aoi", "mission")},
+        "radar_aim_planned": planned_aim,
+    }
+
+
+def _demo_planned_aim(airspace: Airspace, plan: MissionPlan, console: Console) -> dict[str, Any]:
+    """The demo mission planned again with ``radar_aim: planned`` (not flown): the azimuth
+    the planner would give each orbit and the AOIs' share in the radar's sector then."""
+    import yaml
+
+    from standoff.plan.mission_file import parse_mission
+
+    doc = yaml.safe_load(DEMO_MISSION_YAML)
+    doc["radar_aim"] = "planned"
+    aimed = plan_mission(airspace, parse_mission(doc, source="demo mission", files=False))
+    azimuths = [o.radar_azimuth_deg for o in aimed.orbits]
+    share = {
+        c.name: (a.radar_fraction, c.radar_fraction)
+        for a, c in zip(plan.coverage, aimed.coverage, strict=True)
+    }
+    console.print(
+        "radar aim: with `radar_aim: planned` the planner would aim the orbits at "
+        + ", ".join(f"{az:.0f}°" for az in azimuths if az is not None)
+        + ", putting "
+        + " and ".join(f"{b:.2f} of {n}" for n, (_, b) in share.items() if b is not None)
+        + " in the radar's sector ("
+        + " and ".join(f"{a:.2f}" for a, _ in share.values() if a is not None)
+        + " when aimed at the AOIs in reach, as flown here); not the default: it loses the "
+        "change alerts over many worlds (benchmarks/README.md)"
+    )
+    return {
+        "azimuths_deg": azimuths,
+        "radar_sector_fraction": {n: b for n, (_, b) in share.items()},
     }
 
 

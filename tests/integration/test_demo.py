@@ -268,3 +268,17 @@ def test_the_demo_refuses_a_folder_holding_other_files(
     assert "Traceback" not in err
     assert (tmp_path / "thesis.tex").read_text(encoding="utf-8") == "mine\n"
     assert (tmp_path / "run").is_dir()
+
+
+def test_demo_shows_the_planned_radar_aim(demo_dir: Path) -> None:
+    """The demo plans its mission again with ``radar_aim: planned`` (not flown) and says
+    where the planner would aim each orbit and how much of each AOI the sector holds then."""
+    summary = json.loads((demo_dir / "summary.json").read_text())
+    aimed = summary["plan"]["radar_aim_planned"]
+    flown = {a["name"]: a["radar_sector_fraction"] for a in summary["plan"]["aoi"]}
+    assert len(aimed["azimuths_deg"]) == 4
+    assert all(0.0 <= az < 360.0 for az in aimed["azimuths_deg"])
+    assert set(aimed["radar_sector_fraction"]) == set(flown)
+    assert aimed["radar_sector_fraction"]["altar-valley"] > flown["altar-valley"] + 0.05
+    plan = json.loads((demo_dir / "plan" / "plan.json").read_text())
+    assert all(o["radar_azimuth_deg"] is None for o in plan["orbits"])  # the flown plan
