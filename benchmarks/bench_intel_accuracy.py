@@ -21,7 +21,8 @@ Corridor precision is the share of corridors most of whose line lies within 500 
 route (``routes.precision`` of the evaluation), with the number of corridors.
 
     .venv/bin/python benchmarks/bench_intel_accuracy.py [--worlds 12] [--workers 2]
-        [--work DIR] [--mission MISSION.yaml] [--first-seed N] [--sweep aimed|stepped]
+        [--work DIR] [--mission MISSION.yaml] [--first-seed N]
+        [--sweep aimed|stepped|interleaved] [--radar-aim aois|planned]
         [--no-scans] [--untipped SITE,...] [--sorties N] [--reanalyse]
         [--out benchmarks/results_intel_accuracy.md]
 
@@ -325,7 +326,7 @@ def main() -> None:
         default=None,
         help="seeds FIRST..FIRST+worlds-1 instead of the demo's seed then 1..worlds-1",
     )
-    ap.add_argument("--sweep", choices=("aimed", "stepped"), default="aimed")
+    ap.add_argument("--sweep", choices=("aimed", "stepped", "interleaved"), default="aimed")
     ap.add_argument(
         "--radar-aim",
         choices=("aois", "planned"),

@@ -572,6 +572,8 @@ def _demo_products(
 ) -> dict[str, Any]:
     """Analyse the demo sortie, score it against the truth, and write the owner's and the
     partner's products."""
+    from standoff.intel import EvalParams
+
     stage = out_dir / "products"
     task = progress.add_task("products: analyse, report, exports", total=3)
     run, tracks = out_dir / "run", out_dir / "tracks" / "tracks.csv"
@@ -618,11 +620,21 @@ def _demo_products(
         + "); against the truth: site precision "
         f"{ev['sites']['precision']} ({ev['sites']['precision_any_stopping_place']} counting "
         f"places where passing traffic parks), recall {ev['sites']['recall']}; route recall "
-        f"{ev['routes']['recall']} (corridors on a true route: {ev['routes']['precision']}); "
+        f"{ev['routes']['recall']} ({ev['routes']['recall_observable']} over the parts where "
+        f"a sensor detected the convoys; corridors on a true route: "
+        f"{ev['routes']['precision']}); "
         f"approach recall {ev['approaches']['recall']} "
         f"({ev['approaches']['recall_observable']} of those the sensors saw); change alerts: "
         f"{ev['alerts']['found']} of {ev['alerts']['true_changes']} true changes found, "
         f"{ev['alerts']['correct']} of {ev['alerts']['raised']} alerts on one"
+    )
+    console.print(
+        f"routes against the truth, share of each within {EvalParams().route_match_m:g} m of a "
+        "corridor (of a detection of its convoys): "
+        + ", ".join(
+            f"{name} {r['covered_share']:.2f} ({r['observed_share']:.2f})"
+            for name, r in ev["routes"]["per_route"].items()
+        )
     )
     for a in summary["alert_list"]:
         console.print(

@@ -325,3 +325,52 @@ def test_the_radar_looks_where_the_plan_tasks_it(
     assert len(centred) == len(on_orbit)
     off = (np.asarray(centred) - np.radians(planned) + np.pi) % (2 * np.pi) - np.pi
     assert np.abs(off).max() > np.radians(2.0)
+
+
+def test_an_interleaved_sweep_alternates_the_plans_azimuth_and_the_aois(
+    sim_airspace: Airspace, demo_plan: MissionPlan, small_scenario: Scenario
+) -> None:
+    """With ``gmti.sweep: interleaved`` the scans on an orbit alternate between the plan's
+    azimuth and the sector centred on the AOIs, scan by scan; where the plan sets no
+    azimuth the sweep is the aimed one, scan for scan."""
+    doc = yaml.safe_load(DEMO_MISSION_YAML)
+    doc["radar_aim"] = "planned"
+    tasked = plan_mission(sim_airspace, parse_mission(doc, source="demo"))
+    scenario = dataclasses.replace(
+        small_scenario, gmti=dataclasses.replace(small_scenario.gmti, sweep="interleaved")
+    )
+    leg = next(g for g in tasked.legs if g.kind == "orbit" and g.name == "orbit-1")
+    orbit = next(o for o in tasked.orbits if o.name == "orbit-1")
+    assert orbit.radar_azimuth_deg is not None
+
+    def centres(plan: MissionPlan, sc: Scenario) -> list[tuple[float, float]]:
+        w = prepare(plan, sc)
+        return [
+            (s.time_s, s.footprint.centre_rad)
+            for s in iter_steps(w)
+            if s.footprint is not None and leg.start_s <= s.time_s < leg.end_s
+        ]
+
+    both = centres(tasked, scenario)
+    world = prepare(tasked, scenario)
+    planned = float(
+        world.frame.frame_azimuth_rad(
+            orbit.centre_lon_deg, orbit.centre_lat_deg, orbit.radar_azimuth_deg
+        )
+    )
+    on_plan = np.isclose([c for _, c in both], planned, atol=1e-12)
+    assert len(both) > 30
+    # Every other scan, whichever the orbit's first scan was.
+    assert np.all(on_plan[1:] != on_plan[:-1])
+    untasked = dataclasses.replace(
+        tasked,
+        orbits=tuple(dataclasses.replace(o, radar_azimuth_deg=None) for o in tasked.orbits),
+    )
+    aois = centres(untasked, small_scenario)
+    # The other scans are the aimed sweep's own, at the same instants.
+    aimed = dict(aois)
+    others = [(t, c) for (t, c), p in zip(both, on_plan, strict=True) if not p]
+    assert all(aimed[t] == c for t, c in others)
+    assert np.ptp([c for _, c in others]) > 0  # following the AOIs round the orbit
+    # Without the plan's azimuths, interleaved is aimed.
+    assert centres(untasked, scenario) == aois

@@ -25,6 +25,8 @@ def test_demo_scenario_parses() -> None:
     assert sc.gmti.sweep == "aimed"
     stepped = parse_scenario(small_doc(sensors={"gmti": {"sweep": "stepped"}}), source="t.yaml")
     assert stepped.gmti.sweep == "stepped"
+    both = parse_scenario(small_doc(sensors={"gmti": {"sweep": "interleaved"}}), source="t.yaml")
+    assert both.gmti.sweep == "interleaved"
 
 
 def _site(**kw: Any) -> dict[str, Any]:

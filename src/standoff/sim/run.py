@@ -316,8 +316,9 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
     det_id = 0
     look_no = 0
     stepped = sc.gmti.sweep == "stepped"
+    interleaved = sc.gmti.sweep == "interleaved"
     reuse = len(world.sortie_start_s) > 1 and not stepped  # a stepped sweep moves on
-    footprints: dict[float, GmtiFootprint | None] = {}
+    footprints: dict[tuple[float, float | None], GmtiFootprint | None] = {}
     scan_no = 0
     last_progress = -1
     while nxt:
@@ -340,16 +341,19 @@ def iter_steps(world: SimWorld, progress: ProgressFn | None = None) -> Iterator[
         else:
             tt = ax = ay = 0.0
         if airborne and "gmti" in due and world.gmti is not None:
-            look = Look(ax, ay, alt, world.aim_x_m, world.aim_y_m, world.radar_centre(tt))
+            # An interleaved sweep looks every other scan at the AOIs instead of the plan's
+            # azimuth.
+            centre = None if interleaved and scan_no % 2 else world.radar_centre(tt)
+            look = Look(ax, ay, alt, world.aim_x_m, world.aim_y_m, centre)
             # Every sortie flies the same path at the same offsets from its start, so an
             # aimed sector's footprint (a polygon clip, most of a scan's cost) is computed
-            # once per position of the path and met again on the later sorties.
-            if tt in footprints:
-                fp = footprints[tt]
+            # once per position of the path and aim, and met again on the later sorties.
+            if (tt, centre) in footprints:
+                fp = footprints[tt, centre]
             else:
                 fp = gmti_footprint(look, world.gmti, world.aois_xy, scan_no if stepped else None)
                 if reuse:
-                    footprints[tt] = fp
+                    footprints[tt, centre] = fp
             parts.append(
                 (
                     "gmti",
@@ -820,8 +824,12 @@ def simulate(
                 "steps its azimuth sector across the plan's AOIs within reach, one step per scan"
                 if scenario.gmti.sweep == "stepped"
                 else "scans the plan's AOIs within reach and the azimuth sector, centred on "
-                "each orbit's radar_azimuth_deg (on transits, and in plans without one, on "
-                "the AOIs in reach)"
+                + (
+                    "each orbit's radar_azimuth_deg and on the AOIs in reach in turn, a scan each"
+                    if scenario.gmti.sweep == "interleaved"
+                    else "each orbit's radar_azimuth_deg"
+                )
+                + " (on transits, and in plans without one, on the AOIs in reach)"
             )
             if world.aois_xy is not None
             else "scans the azimuth sector centred on the look point (the plan has no AOI)",

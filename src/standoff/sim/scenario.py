@@ -45,7 +45,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 RoadClass = Literal["highway", "secondary", "dirt"]
 SiteKind = Literal["lab", "stash_house", "ranch", "depot", "other"]
-GmtiSweep = Literal["aimed", "stepped"]
+GmtiSweep = Literal["aimed", "stepped", "interleaved"]
 TruthGrounded = Literal["all", "convoys"]
 
 
@@ -145,9 +145,12 @@ class GmtiSettings:
     look_lat_deg: float | None
     """Centre of the azimuth sector; default the centre of the road network."""
     sweep: GmtiSweep = "aimed"
-    """How scans cover the AOIs in reach: ``aimed``, every scan's sector centred on them;
-    ``stepped``, successive scans step the sector across them (a wider area, each place
-    revisited every few scans)."""
+    """How scans cover the AOIs in reach: ``aimed``, every scan's sector centred on the
+    orbit's ``radar_azimuth_deg`` (or, without one, on the AOIs); ``stepped``, successive
+    scans step the sector across the AOIs (a wider area, each place revisited every few
+    scans); ``interleaved``, scans alternate between the orbit's ``radar_azimuth_deg`` and
+    the AOIs' centre (both sectors' union, a place in only one of them revisited every
+    other scan; the same as ``aimed`` where the plan sets no azimuth)."""
 
 
 @dataclass(frozen=True)

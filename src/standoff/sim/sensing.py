@@ -9,7 +9,9 @@ GMTI (per scan): the radar scans the plan's AOIs.  Its footprint is the ground a
 plan gives the orbit being flown (``Look.centre_rad``), or without one on the part of the
 AOIs inside the annulus (on the look point when the plan carries no AOI), intersected with
 the AOIs; with a stepped sweep (scenario ``gmti.sweep: stepped``) successive scans step
-the sector across the AOIs in reach instead.  A mover inside is detected with probability
+the sector across the AOIs in reach instead, and with an interleaved one
+(``gmti.sweep: interleaved``) every other scan is centred on the AOIs in reach whatever the
+plan sets.  A mover inside is detected with probability
 ``pd = pd_max * range_factor * grazing_factor`` where ``range_factor = 1 / (1 + (R / R50)^8)``,
 ``R50 = range_knee * max_slant_range`` and ``grazing_factor = min(1, sin(g) / sin(g_min))``,
 and only if its radial speed is at least the MDV (parked vehicles never).  Position noise is
