@@ -62,10 +62,11 @@ def analyse(
 ) -> Findings:
     """Sites, corridors, border approaches and change alerts of one run; with a road map,
     corridors are carried along roads across stretches the radar could not see; with the
-    run's scans, change alerts weigh time by how long the radar looked at each subject."""
+    run's scans, change alerts weigh time by how long the radar looked at each subject, and
+    no site's route is drawn along a road the radar watched and found empty of convoys."""
     sites, ev, site_of = find_sites(tracks, detections, info, params.sites, marking, scans, roads)
     corridors, trav = find_corridors(
-        tracks, info, airspace, sites, params.corridors, marking, roads
+        tracks, info, airspace, sites, params.corridors, marking, roads, scans
     )
     approaches = find_approaches(tracks, info, airspace, params.border, marking=marking)
     alerts = _alerts(sites, ev, site_of, corridors, trav, info, params, marking, scans)
