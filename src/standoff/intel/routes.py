@@ -89,9 +89,8 @@ along the side road, driven by a vehicle or two that kept company; a stretch the
 never watched (a road bridged across the edge of its sector) is no evidence either way.
 Over 24 re-seeded four-night worlds and 24 one-night ones no world's route recall changed,
 and convoy-3's change was found in 8 of 12 worlds instead of 7 (10 of 12 held out,
-unchanged); with the radar aimed
-by the plan and interleaved with the AOIs, the demo world's two convoy routes are drawn
-apart and its change found (``benchmarks/README.md``).
+unchanged); with the radar aimed by the plan and interleaved with the AOIs, the demo
+world's two convoy routes are drawn apart and its change found (``benchmarks/README.md``).
 
 Confidence: ``logistic(-2.0 + 1.5 ln(1+traversals) + 0.5 ln(1+detections/50))``.
 """
@@ -987,7 +986,8 @@ class _Watch:
     """Where the radar could have seen a corridor's convoys, link by link of its trace: the
     seconds of scans whose sector held the link with a vehicle driving along it at the
     corridor's median speed at least ``watch_mdv_mps`` along the line of sight (the radar
-    is blind to one driving across it).  Links' seconds are kept, for the paths to come."""
+    is blind to one driving across it).  One per trace: links are keyed by its cells, and
+    their seconds kept for the paths to come."""
 
     def __init__(self, scans: ScanTable, speed_mps: float, p: CorridorParams) -> None:
         self.scans = scans
