@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 from scipy.sparse import coo_matrix
 
-from standoff.intel.io import ScanTable
+from standoff.core.errors import InputError
+from standoff.intel import read_run
+from standoff.intel.io import RunInfo, ScanTable
 from standoff.intel.routes import CorridorParams, _Trace, _Watch
+
+from .conftest import drive, table, write_run
 
 P = CorridorParams()
 STEP_M = 250.0
@@ -50,7 +58,7 @@ def test_a_watched_empty_stretch_contradicts_the_route() -> None:
     trace, cells, seg, convoy = _path(xy, support)
     # The radar 20 km south looks north along the road: a convoy on it drives along the
     # line of sight, and every link is watched for the whole 3 h.
-    watch = _Watch(_scans(0.0, -20_000.0, 0.0, 40_000.0, 3.0), 12.0, P)
+    watch = _Watch(_scans(0.0, -20_000.0, 0.0, 40_000.0, 3.0), 12.0, P.watch_mdv_mps, P)
     seen = watch.seconds(trace, np.asarray(cells[:-1]), np.asarray(cells[1:]))
     assert np.allclose(seen, 3 * 3600.0, atol=10.0)
     assert watch.contradicted(trace, cells, seg, convoy)
@@ -69,15 +77,35 @@ def test_a_stretch_the_radar_could_not_see_contradicts_nothing() -> None:
     support = [8.0 if (k < n / 3 or k >= 2 * n / 3) else 0.0 for k in range(n)]
     trace, cells, seg, convoy = _path(xy, support)
     # Out of the sector: the radar looks south, away from the road.
-    away = _Watch(_scans(0.0, -20_000.0, 180.0, 40_000.0, 3.0), 12.0, P)
+    away = _Watch(_scans(0.0, -20_000.0, 180.0, 40_000.0, 3.0), 12.0, P.watch_mdv_mps, P)
     assert not away.contradicted(trace, cells, seg, convoy)
     # Across the line of sight: a radar due east sees a convoy on this road below its
     # minimum detectable velocity (the road's middle is the stretch nearest across).
-    across = _Watch(_scans(20_000.0, 6_000.0, 270.0, 40_000.0, 3.0), 12.0, P)
+    across = _Watch(_scans(20_000.0, 6_000.0, 270.0, 40_000.0, 3.0), 12.0, P.watch_mdv_mps, P)
     seen = across.seconds(trace, np.asarray(cells[:-1]), np.asarray(cells[1:]))
     middle = slice(n // 3 + 4, 2 * n // 3 - 4)
     assert np.all(seen[middle] == 0.0)
     assert not across.contradicted(trace, cells, seg, convoy)
     # Watched too briefly (under watched_min_s): no evidence either.
-    brief = _Watch(_scans(0.0, -20_000.0, 0.0, 40_000.0, 0.5), 12.0, P)
+    brief = _Watch(_scans(0.0, -20_000.0, 0.0, 40_000.0, 0.5), 12.0, P.watch_mdv_mps, P)
     assert not brief.contradicted(trace, cells, seg, convoy)
+
+
+def test_the_run_says_its_radars_minimum_detectable_velocity(tmp_path: Path, info: RunInfo) -> None:
+    """``read_run`` takes the radar's MDV from the run's sensors (None for a run without
+    one), and refuses one that is not a speed, naming the field."""
+    write_run(tmp_path, table(drive(1, 0.0, (0.0, 0.0), (1000.0, 0.0), 10.0)), info)
+    assert read_run(tmp_path).radar_mdv_mps is None
+    meta = json.loads((tmp_path / "meta.json").read_text(encoding="utf-8"))
+    for sensors, expected in (({"gmti": {"mdv_mps": 3.0867}}, 3.0867), ({"eoir": {}}, None)):
+        (tmp_path / "meta.json").write_text(json.dumps({**meta, "sensors": sensors}))
+        assert read_run(tmp_path).radar_mdv_mps == expected
+    for bad in (-1.0, "fast", [3]):
+        (tmp_path / "meta.json").write_text(
+            json.dumps({**meta, "sensors": {"gmti": {"mdv_mps": bad}}})
+        )
+        with pytest.raises(InputError) as err:
+            read_run(tmp_path)
+        assert err.value.source.endswith("meta.json")
+        assert err.value.field == "sensors.gmti.mdv_mps"
+        assert err.value.value == bad

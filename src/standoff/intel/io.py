@@ -53,6 +53,9 @@ class RunInfo:
     sorties: tuple[tuple[float, float], ...] = ()
     """When the sensors were up (start, end in run seconds), one window per sortie; empty:
     one sortie, the whole run."""
+    radar_mdv_mps: float | None = None
+    """The moving-target radar's minimum detectable velocity (its speed along the line of
+    sight), from the run's sensors; None: the run does not say."""
 
     def utc(self, t_s: float) -> datetime:
         return self.start_utc + timedelta(seconds=float(t_s))
@@ -169,6 +172,7 @@ def read_run(run_dir: str | Path) -> RunInfo:
         sorties = tuple(
             (float(a), float(b)) for a, b in meta.get("plan", {}).get("sortie_windows_s", [])
         )
+        mdv_raw = ((meta.get("sensors") or {}).get("gmti") or {}).get("mdv_mps")
     except json.JSONDecodeError as exc:
         raise _fail(str(meta_path), f"not JSON: {exc.msg}", row=exc.lineno) from exc
     except KeyError as exc:
@@ -177,6 +181,19 @@ def read_run(run_dir: str | Path) -> RunInfo:
         raise _fail(str(meta_path), f"bad value: {exc}", field="scenario") from exc
     if start.utcoffset() is None:
         raise _fail(str(meta_path), "start without UTC offset", field="scenario.start_utc")
+    mdv = None
+    if mdv_raw is not None:
+        try:
+            mdv = float(mdv_raw)
+        except (TypeError, ValueError):
+            mdv = float("nan")
+        if not (np.isfinite(mdv) and mdv >= 0.0):
+            raise _fail(
+                str(meta_path),
+                "not a speed (m/s, 0 or more)",
+                field="sensors.gmti.mdv_mps",
+                value=mdv_raw,
+            )
     offset = 0.0
     scen_path = run / "scenario.yaml"
     if "utc_offset_h" in scen:
@@ -191,7 +208,7 @@ def read_run(run_dir: str | Path) -> RunInfo:
         except (yaml.YAMLError, TypeError, ValueError) as exc:
             raise _fail(str(scen_path), f"cannot read: {exc}", field="utc_offset_h") from exc
     run_id = f"{run.resolve().name}-{hashlib.sha256(raw).hexdigest()[:12]}"
-    return RunInfo(run_id, start, duration, offset, operator, frame, sorties)
+    return RunInfo(run_id, start, duration, offset, operator, frame, sorties, mdv)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -81,9 +81,10 @@ world.
 With scans, a site's route is not drawn along a stretch the radar watched and found
 (nearly) empty of convoys: ``contradicted_m`` or more of links that, over the run, the
 radar could have seen a convoy on for ``watched_min_s`` each (in a scan's sector, driving
-along the link at the corridor's median speed at least ``watch_mdv_mps`` along the line of
-sight), with convoy support per second watched under ``watched_share`` of the route's
-median watched link (``_Watch``).  Where two convoys' roads are both in view and a side
+along the link at the corridor's median speed at least the radar's minimum detectable
+velocity along the line of sight: the run's, else ``watch_mdv_mps``), with convoy support
+per second watched under ``watched_share`` of the route's median watched link
+(``_Watch``).  Where two convoys' roads are both in view and a side
 road joins them, the tree's path from one convoy's site to the other's border point runs
 along the side road, driven by a vehicle or two that kept company; a stretch the radar
 never watched (a road bridged across the edge of its sector) is no evidence either way.
@@ -207,8 +208,8 @@ class CorridorParams:
     """... a link counts as watched when the radar could have seen a convoy on it for at
     least this long over the run."""
     watch_mdv_mps: float = 3.1
-    """... driving at least this fast along the radar's line of sight (its minimum
-    detectable velocity, 6 kt)."""
+    """... driving at least the radar's minimum detectable velocity along its line of sight:
+    the run's (``RunInfo.radar_mdv_mps``), or this (6 kt) when the run does not say."""
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,8 @@ def find_corridors(
         sel = np.isin(cg, members)
         watch = None
         if scans is not None and len(scans):  # the radar's view of this corridor's road
-            watch = _Watch(scans, float(np.median(np.hypot(pvx[sel], pvy[sel]))), p)
+            mdv = p.watch_mdv_mps if info.radar_mdv_mps is None else info.radar_mdv_mps
+            watch = _Watch(scans, float(np.median(np.hypot(pvx[sel], pvy[sel]))), mdv, p)
         lines = _route_lines(
             px[sel], py[sel], cg[sel], member_weight, convoy_weight, p, roads, site_xy, border_m,
             watch,
@@ -985,14 +987,17 @@ def _site_routes(
 class _Watch:
     """Where the radar could have seen a corridor's convoys, link by link of its trace: the
     seconds of scans whose sector held the link with a vehicle driving along it at the
-    corridor's median speed at least ``watch_mdv_mps`` along the line of sight (the radar
-    is blind to one driving across it).  One per trace: links are keyed by its cells, and
-    their seconds kept for the paths to come."""
+    corridor's median speed at least ``mdv_mps`` along the line of sight (the radar's
+    minimum detectable velocity: it is blind to one driving across it).  One per trace:
+    links are keyed by its cells, and their seconds kept for the paths to come."""
 
-    def __init__(self, scans: ScanTable, speed_mps: float, p: CorridorParams) -> None:
+    def __init__(
+        self, scans: ScanTable, speed_mps: float, mdv_mps: float, p: CorridorParams
+    ) -> None:
         self.scans = scans
         self.dwell = scans.dwell_s()
         self.speed = speed_mps
+        self.mdv = mdv_mps
         self.p = p
         self.seen: dict[tuple[int, int], float] = {}
 
@@ -1014,7 +1019,7 @@ class _Watch:
                     self.speed * np.abs(ux[s] * lx + uy[s] * ly)
                     / (norm[s] * np.maximum(np.hypot(lx, ly), 1e-9))
                 )  # fmt: skip
-                out[s] = self.dwell @ (sc.looked(x[s], y[s]) & (radial >= self.p.watch_mdv_mps))
+                out[s] = self.dwell @ (sc.looked(x[s], y[s]) & (radial >= self.mdv))
             self.seen.update(zip(new, out.tolist(), strict=True))
         return np.array([self.seen[k] for k in keys], dtype=np.float64)
 
