@@ -44,6 +44,11 @@ def _scans(x_m: float, y_m: float, centre_deg: float, r_max_m: float, hours: flo
     )  # fmt: skip
 
 
+def _radar(scans: ScanTable) -> tuple[ScanTable, np.ndarray, float]:
+    """The scans, their dwell and the fallback minimum detectable velocity."""
+    return scans, scans.dwell_s(), P.watch_mdv_mps
+
+
 def _north(km: float) -> np.ndarray:
     """Cells every 250 m along a road running north from the origin."""
     y = np.arange(0.0, km * 1000.0 + 1.0, STEP_M)
@@ -58,7 +63,7 @@ def test_a_watched_empty_stretch_contradicts_the_route() -> None:
     trace, cells, seg, convoy = _path(xy, support)
     # The radar 20 km south looks north along the road: a convoy on it drives along the
     # line of sight, and every link is watched for the whole 3 h.
-    watch = _Watch(_scans(0.0, -20_000.0, 0.0, 40_000.0, 3.0), 12.0, P.watch_mdv_mps, P)
+    watch = _Watch(*_radar(_scans(0.0, -20_000.0, 0.0, 40_000.0, 3.0)), 12.0, P)
     seen = watch.seconds(trace, np.asarray(cells[:-1]), np.asarray(cells[1:]))
     assert np.allclose(seen, 3 * 3600.0, atol=10.0)
     assert watch.contradicted(trace, cells, seg, convoy)
@@ -77,17 +82,17 @@ def test_a_stretch_the_radar_could_not_see_contradicts_nothing() -> None:
     support = [8.0 if (k < n / 3 or k >= 2 * n / 3) else 0.0 for k in range(n)]
     trace, cells, seg, convoy = _path(xy, support)
     # Out of the sector: the radar looks south, away from the road.
-    away = _Watch(_scans(0.0, -20_000.0, 180.0, 40_000.0, 3.0), 12.0, P.watch_mdv_mps, P)
+    away = _Watch(*_radar(_scans(0.0, -20_000.0, 180.0, 40_000.0, 3.0)), 12.0, P)
     assert not away.contradicted(trace, cells, seg, convoy)
     # Across the line of sight: a radar due east sees a convoy on this road below its
     # minimum detectable velocity (the road's middle is the stretch nearest across).
-    across = _Watch(_scans(20_000.0, 6_000.0, 270.0, 40_000.0, 3.0), 12.0, P.watch_mdv_mps, P)
+    across = _Watch(*_radar(_scans(20_000.0, 6_000.0, 270.0, 40_000.0, 3.0)), 12.0, P)
     seen = across.seconds(trace, np.asarray(cells[:-1]), np.asarray(cells[1:]))
     middle = slice(n // 3 + 4, 2 * n // 3 - 4)
     assert np.all(seen[middle] == 0.0)
     assert not across.contradicted(trace, cells, seg, convoy)
     # Watched too briefly (under watched_min_s): no evidence either.
-    brief = _Watch(_scans(0.0, -20_000.0, 0.0, 40_000.0, 0.5), 12.0, P.watch_mdv_mps, P)
+    brief = _Watch(*_radar(_scans(0.0, -20_000.0, 0.0, 40_000.0, 0.5)), 12.0, P)
     assert not brief.contradicted(trace, cells, seg, convoy)
 
 

@@ -330,15 +330,20 @@ def find_corridors(
     ctx = _Candidates(
         obs, first, last, cand, px, py, pvx, pvy, sites, site_xy, info, airspace, p, marking
     )
+    # Where the radar looked, each scan's dwell and its minimum detectable velocity: once
+    # for every corridor.
+    radar = None
+    if scans is not None and len(scans):
+        mdv = p.watch_mdv_mps if info.radar_mdv_mps is None else info.radar_mdv_mps
+        radar = (scans, scans.dwell_s(), mdv)
     for c in np.unique(comp):  # loop over components (a handful), not points
         members = np.flatnonzero(comp == c)
         if len(passes_of(members)) < need:
             continue
         sel = np.isin(cg, members)
         watch = None
-        if scans is not None and len(scans):  # the radar's view of this corridor's road
-            mdv = p.watch_mdv_mps if info.radar_mdv_mps is None else info.radar_mdv_mps
-            watch = _Watch(scans, float(np.median(np.hypot(pvx[sel], pvy[sel]))), mdv, p)
+        if radar is not None:  # the radar's view of this corridor's road
+            watch = _Watch(*radar, float(np.median(np.hypot(pvx[sel], pvy[sel]))), p)
         lines = _route_lines(
             px[sel], py[sel], cg[sel], member_weight, convoy_weight, p, roads, site_xy, border_m,
             watch,
@@ -992,12 +997,17 @@ class _Watch:
     links are keyed by its cells, and their seconds kept for the paths to come."""
 
     def __init__(
-        self, scans: ScanTable, speed_mps: float, mdv_mps: float, p: CorridorParams
+        self,
+        scans: ScanTable,
+        dwell_s: FloatArray,
+        mdv_mps: float,
+        speed_mps: float,
+        p: CorridorParams,
     ) -> None:
         self.scans = scans
-        self.dwell = scans.dwell_s()
-        self.speed = speed_mps
+        self.dwell = dwell_s
         self.mdv = mdv_mps
+        self.speed = speed_mps
         self.p = p
         self.seen: dict[tuple[int, int], float] = {}
 
